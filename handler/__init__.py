@@ -1,0 +1,1 @@
+"""Lambda function: a torch-free sentiment classifier (onnxruntime + tokenizers) behind Powertools routes."""

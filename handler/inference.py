@@ -1,0 +1,192 @@
+"""Score texts with the int8 ONNX model of an artifact directory (the export/ contract).
+
+No Powertools here: export/ imports this module to measure accuracy with exactly the code that serves,
+windowing included. Long texts are split by the tokenizer's own truncation-with-stride overflow, so window
+length and overlap come from tokenizer.json, never from this file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# Set before tokenizers is imported: its thread pool otherwise warns after a fork and competes with ORT.
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import numpy as np
+import onnxruntime as ort
+from tokenizers import Encoding, Tokenizer
+
+from handler.errors import ArtifactError
+
+ARTIFACT_FILES = ("model.onnx", "tokenizer.json", "config.json", "manifest.json")
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One text's answer: the winning label, every label's probability and how many windows made it."""
+
+    label: str
+    score: float
+    scores: dict[str, float]
+    windows: int
+    truncated: bool
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Token windows of a batch of texts, ready for the ONNX session (the tokenize step's output)."""
+
+    feeds: dict[str, np.ndarray]
+    owner: np.ndarray  # index of the text each window row belongs to
+    counts: np.ndarray  # windows used per text
+    truncated: np.ndarray  # True where windows beyond max_windows were dropped
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on: Lambda sizes them by memory, and os.cpu_count() reports the host."""
+    return len(os.sched_getaffinity(0))
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ArtifactError(f"cannot read {path}: {exc}") from exc
+
+
+def _labels(config: dict[str, Any], manifest: dict[str, Any]) -> tuple[str, ...]:
+    id2label = config.get("id2label") or {}
+    labels = tuple(id2label[key] for key in sorted(id2label, key=int))
+    if not labels or labels != tuple(manifest.get("labels", labels)):
+        wanted = manifest.get("labels")
+        raise ArtifactError(f"config.json id2label {labels} does not match manifest labels {wanted}")
+    return labels
+
+
+def _checked_tokenizer(path: Path) -> Tokenizer:
+    tokenizer = Tokenizer.from_file(str(path))
+    if tokenizer.truncation is None or not tokenizer.truncation.get("stride"):
+        raise ArtifactError(f"{path} must enable truncation with a stride, or long texts cannot be windowed")
+    if tokenizer.padding is None:
+        raise ArtifactError(f"{path} must enable padding, or a batch cannot be stacked")
+    return tokenizer
+
+
+def _session(path: Path, threads: int) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+class Classifier:
+    """The tokenizer, ONNX session and labels of one artifact directory, loaded once and reused."""
+
+    def __init__(self, tokenizer: Tokenizer, session: ort.InferenceSession, manifest: dict[str, Any], labels):
+        self.tokenizer = tokenizer
+        self.session = session
+        self.manifest = manifest
+        self.labels: tuple[str, ...] = tuple(labels)
+        self.max_windows = int(manifest["max_windows"])
+        self._input_names = [i.name for i in session.get_inputs()]
+
+    @classmethod
+    def from_dir(cls, path: str | os.PathLike[str], *, threads: int | None = None) -> Classifier:
+        """Load an artifact directory written by export/.
+
+        Args:
+            path: directory holding model.onnx, tokenizer.json, config.json and manifest.json.
+            threads: ORT intra-op threads; default: the CPUs this process may use.
+
+        Raises:
+            ArtifactError: a file is missing or unreadable, or the files break the contract.
+        """
+        root = Path(path)
+        missing = [name for name in ARTIFACT_FILES if not (root / name).is_file()]
+        if missing:
+            raise ArtifactError(f"{root} is not a model artifact: missing {', '.join(missing)}")
+        manifest = _read_json(root / "manifest.json")
+        for key in ("name", "max_windows", "files"):
+            if key not in manifest:
+                raise ArtifactError(f"{root / 'manifest.json'} lacks the key {key!r}")
+        for name, entry in manifest["files"].items():
+            size = (root / name).stat().st_size if (root / name).is_file() else None
+            if size != entry.get("bytes"):  # cheap integrity check; hashing would cost cold-start time
+                raise ArtifactError(f"{root / name} is {size} bytes; manifest.json says {entry.get('bytes')}")
+        labels = _labels(_read_json(root / "config.json"), manifest)
+        tokenizer = _checked_tokenizer(root / "tokenizer.json")
+        session = _session(root / "model.onnx", threads or available_cpus())
+        return cls(tokenizer, session, manifest, labels)
+
+    @property
+    def model_id(self) -> str:
+        """`name@sha12` of model.onnx: tells a caller exactly which weights answered."""
+        return f"{self.manifest['name']}@{self.manifest['files']['model.onnx']['sha256'][:12]}"
+
+    def encode(self, texts: Sequence[str]) -> Windows:
+        """Tokenize texts into windows, keeping at most max_windows per text (the first ones)."""
+        rows: list[Encoding] = []
+        owner: list[int] = []
+        counts: list[int] = []
+        truncated: list[bool] = []
+        for index, encoding in enumerate(self.tokenizer.encode_batch(list(texts))):
+            windows = [encoding, *encoding.overflowing]
+            kept = windows[: self.max_windows]
+            rows.extend(kept)
+            owner.extend([index] * len(kept))
+            counts.append(len(kept))
+            truncated.append(len(windows) > len(kept))
+        columns = {
+            "input_ids": [row.ids for row in rows],
+            "attention_mask": [row.attention_mask for row in rows],
+            "token_type_ids": [row.type_ids for row in rows],
+        }
+        feeds = {name: np.asarray(columns[name], dtype=np.int64) for name in self._input_names}
+        return Windows(feeds, np.asarray(owner), np.asarray(counts), np.asarray(truncated, dtype=bool))
+
+    def probabilities(self, windows: Windows) -> np.ndarray:
+        """Run the model on every window and average each text's window probabilities -> [texts, labels]."""
+        if not len(windows.counts):
+            return np.zeros((0, len(self.labels)))
+        (logits,) = self.session.run(["logits"], windows.feeds)
+        sums = np.zeros((len(windows.counts), len(self.labels)), dtype=np.float64)
+        np.add.at(sums, windows.owner, _softmax(logits.astype(np.float64)))
+        return sums / windows.counts[:, None]
+
+    def predict(self, windows: Windows) -> list[Prediction]:
+        """Turn encoded windows into one Prediction per text (the inference step)."""
+        probs = self.probabilities(windows)
+        return [
+            Prediction(
+                label=self.labels[int(row.argmax())],
+                score=float(row.max()),
+                scores={label: float(p) for label, p in zip(self.labels, row, strict=True)},
+                windows=int(count),
+                truncated=bool(cut),
+            )
+            for row, count, cut in zip(probs, windows.counts, windows.truncated, strict=True)
+        ]
+
+    def classify(self, texts: Sequence[str]) -> list[Prediction]:
+        """Tokenize and score texts in one call: what export/ evaluation and simple callers use."""
+        return self.predict(self.encode(texts))
+
+    def predict_proba(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        """Probabilities [texts, labels] for many texts, in batches so memory stays bounded."""
+        parts = [
+            self.probabilities(self.encode(texts[start : start + batch_size]))
+            for start in range(0, len(texts), batch_size)
+        ]
+        return np.concatenate(parts) if parts else np.zeros((0, len(self.labels)))
