@@ -1,0 +1,86 @@
+"""The inputs every system sees: one short review, one long review and a batch, all from a dev set.
+
+They are picked deterministically (first match in file order) so two runs compare the same texts.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.errors import BenchError
+
+
+@dataclass(frozen=True)
+class Labelled:
+    """Texts with 0/1 labels (1 = positive), as the shared dev sets store them."""
+
+    texts: list[str]
+    labels: list[int]
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The three request shapes of the latency series."""
+
+    short: str
+    long: str
+    batch: list[str]
+
+
+def load_jsonl(path: Path, limit: int = 0) -> Labelled:
+    """Read a `text` + `label` JSON Lines file.
+
+    Args:
+        path: the file.
+        limit: keep only the first `limit` rows (0 keeps all).
+
+    Raises:
+        BenchError: the file is missing, empty or a row lacks `text`/`label`.
+    """
+    if not path.is_file():
+        raise BenchError(f"data file not found: {path}")
+    texts, labels = [], []
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                texts.append(str(row["text"]))
+                labels.append(int(row["label"]))
+            except (ValueError, KeyError, TypeError) as err:
+                raise BenchError(
+                    f"{path}:{number}: expected a JSON object with text and label ({err})"
+                ) from err
+            if limit and len(texts) == limit:
+                break
+    if not texts:
+        raise BenchError(f"data file is empty: {path}")
+    return Labelled(texts, labels)
+
+
+def pick_inputs(reviews: list[str], max_length: int, batch_size: int) -> Inputs:
+    """Choose the short review, the long one (well over `max_length` tokens) and the batch.
+
+    Words undercount word-piece tokens, so a review of more than 1.5 x max_length words is safely
+    longer than the model's window and needs at least two of them.
+
+    Raises:
+        BenchError: no review is short enough or long enough.
+    """
+    words = [len(text.split()) for text in reviews]
+    short = next(
+        (t for t, n in zip(reviews, words, strict=True) if 10 <= n <= min(40, max_length // 2)), None
+    )
+    long = next(
+        (t for t, n in zip(reviews, words, strict=True) if 1.5 * max_length < n <= 3 * max_length), None
+    )
+    if short is None or long is None:
+        raise BenchError(
+            f"the reviews need one of 10..40 words and one of {1.5 * max_length:.0f}..{3 * max_length} words "
+            f"(max_length {max_length}); found short={short is not None}, long={long is not None}"
+        )
+    return Inputs(short=short, long=long, batch=list(itertools.islice(itertools.cycle(reviews), batch_size)))
