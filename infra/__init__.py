@@ -1,0 +1,1 @@
+"""AWS CDK app for the sentiment API: container-image Lambda behind API Gateway, with alarms."""

@@ -1,0 +1,72 @@
+"""CDK entry point (cdk.json runs `python -m infra.app`): settings -> stack, with cdk-nag at synth.
+
+This is the only module that reads CDK context or the environment; everything below it receives
+plain, validated values.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import App, Environment, Validations
+from cdk_nag import AwsSolutionsChecks
+
+from infra.settings import Settings, SettingsError
+from infra.stack import SentimentStack
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def build_app(
+    *,
+    context: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    outdir: str | None = None,
+) -> tuple[App, SentimentStack]:
+    """Build the app and its stack with the AwsSolutions checks registered (they run at synth).
+
+    Args:
+        context: extra CDK context (tests); the CLI passes `-c key=value` itself.
+        environ: the environment to read settings from; defaults to os.environ.
+        outdir: cloud assembly directory; defaults to what the CDK CLI asks for.
+
+    Raises:
+        SettingsError: a setting is invalid.
+    """
+    environ = os.environ if environ is None else environ
+    app = App(context=dict(context or {}), outdir=outdir)
+    settings = Settings.from_sources(app.node.try_get_context, environ)
+    stack = SentimentStack(
+        app,
+        settings.stack_name,
+        settings=settings,
+        image_directory=REPO_ROOT,
+        env=_environment(environ),
+    )
+    # cdk-nag 3.x is a policy-validation plugin: an unacknowledged finding fails the synth, and
+    # the acknowledgments with their reasons are copied into the template's metadata for audits.
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app, write_suppressions_to_cloud_formation=True))
+    return app, stack
+
+
+def _environment(environ: Mapping[str, str]) -> Environment | None:
+    """Target account/region when the CDK CLI found credentials; env-agnostic (offline synth) otherwise."""
+    account, region = environ.get("CDK_DEFAULT_ACCOUNT"), environ.get("CDK_DEFAULT_REGION")
+    return Environment(account=account, region=region) if account and region else None
+
+
+def main() -> None:
+    try:
+        app, _ = build_app()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()

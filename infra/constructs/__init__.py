@@ -1,0 +1,1 @@
+"""One construct per concern: the function, the REST API, the alarms and dashboard."""

@@ -1,0 +1,130 @@
+"""Alarms on the API and the function, sent to an SNS topic, and a dashboard of the same metrics."""
+
+from __future__ import annotations
+
+from aws_cdk import Acknowledgment, Duration, Validations
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from constructs import Construct
+
+PERIOD = Duration.minutes(5)
+# Below this many requests in a period the 4XX share is noise (one bad call would be 100 %).
+MIN_REQUESTS_FOR_4XX_RATE = 20
+MAX_4XX_PERCENT = 25
+_SNS2_REASON = (
+    "Alarm notifications carry alarm names and metric values, never request data. CloudWatch cannot "
+    "publish to a topic encrypted with the AWS-managed SNS key, and a customer-managed key would add "
+    "cost and a key policy to maintain for no protected content."
+)
+
+
+class ServiceAlarms(Construct):
+    """5XX, 4XX rate, Lambda errors, throttles and p99 duration alarms, plus a dashboard.
+
+    Attributes:
+        topic: SNS topic every alarm (and its recovery) notifies.
+        alarms: the alarms by short name.
+        dashboard: the CloudWatch dashboard.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        api: apigw.RestApi,
+        function: lambda_.IFunction,
+        latency_alarm_ms: int,
+        alarm_email: str | None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.topic = sns.Topic(self, "Topic", display_name="Sentiment API alarms", enforce_ssl=True)
+        Validations.of(self.topic).acknowledge(Acknowledgment(id="AwsSolutions-SNS2", reason=_SNS2_REASON))
+        if alarm_email:
+            self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
+        metrics = _metrics(api, function)
+        self.alarms = {
+            "Api5xx": self._alarm("Api5xx", metrics["5xx"], 1, 1, "API answered 5XX (internal error)"),
+            "Api4xxRate": self._alarm(
+                "Api4xxRate", metrics["4xx_rate"], MAX_4XX_PERCENT, 3, "over 25 % of requests got 4XX"
+            ),
+            "LambdaErrors": self._alarm("LambdaErrors", metrics["errors"], 1, 1, "the function failed"),
+            "LambdaThrottles": self._alarm(
+                "LambdaThrottles", metrics["throttles"], 1, 1, "invocations were throttled (concurrency)"
+            ),
+            "LatencyP99": self._alarm(
+                "LatencyP99", metrics["p99"], latency_alarm_ms, 3, f"p99 duration over {latency_alarm_ms} ms"
+            ),
+        }
+        self.dashboard = _dashboard(self, metrics, list(self.alarms.values()))
+
+    def _alarm(
+        self, name: str, metric: cloudwatch.IMetric, threshold: float, periods: int, description: str
+    ) -> cloudwatch.Alarm:
+        # Sustained conditions (4XX rate, latency) need every period of 3 breaching, so one cold start
+        # or one misbehaving client does not page anybody; errors page on the first occurrence.
+        alarm = cloudwatch.Alarm(
+            self,
+            name,
+            metric=metric,
+            threshold=threshold,
+            evaluation_periods=periods,
+            datapoints_to_alarm=periods,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description=f"Sentiment API: {description}",
+        )
+        alarm.add_alarm_action(cw_actions.SnsAction(self.topic))
+        alarm.add_ok_action(cw_actions.SnsAction(self.topic))
+        return alarm
+
+
+def _metrics(api: apigw.RestApi, function: lambda_.IFunction) -> dict[str, cloudwatch.IMetric]:
+    stage = api.deployment_stage
+    requests = stage.metric_count(period=PERIOD, statistic="Sum")
+    client_errors = stage.metric_client_error(period=PERIOD, statistic="Sum")
+    return {
+        "requests": requests,
+        "4xx": client_errors,
+        "5xx": stage.metric_server_error(period=PERIOD, statistic="Sum"),
+        "4xx_rate": cloudwatch.MathExpression(
+            expression=f"IF(requests >= {MIN_REQUESTS_FOR_4XX_RATE}, 100 * errors / requests, 0)",
+            using_metrics={"requests": requests, "errors": client_errors},
+            label="4XX %",
+            period=PERIOD,
+        ),
+        "api_p99": stage.metric_latency(period=PERIOD, statistic="p99"),
+        "invocations": function.metric_invocations(period=PERIOD, statistic="Sum"),
+        "errors": function.metric_errors(period=PERIOD, statistic="Sum"),
+        "throttles": function.metric_throttles(period=PERIOD, statistic="Sum"),
+        "p50": function.metric_duration(period=PERIOD, statistic="p50"),
+        "p99": function.metric_duration(period=PERIOD, statistic="p99"),
+    }
+
+
+def _dashboard(
+    scope: Construct, metrics: dict[str, cloudwatch.IMetric], alarms: list[cloudwatch.Alarm]
+) -> cloudwatch.Dashboard:
+    def graph(title: str, *names: str) -> cloudwatch.GraphWidget:
+        return cloudwatch.GraphWidget(title=title, left=[metrics[name] for name in names], width=8)
+
+    return cloudwatch.Dashboard(
+        scope,
+        "Dashboard",
+        widgets=[
+            [cloudwatch.AlarmStatusWidget(title="Alarms", alarms=alarms, width=24)],
+            [
+                graph("API requests and errors", "requests", "4xx", "5xx"),
+                graph("API p99 latency (ms)", "api_p99"),
+                graph("4XX share (%)", "4xx_rate"),
+            ],
+            [
+                graph("Lambda invocations, errors, throttles", "invocations", "errors", "throttles"),
+                graph("Lambda duration p50 / p99 (ms)", "p50", "p99"),
+            ],
+        ],
+    )

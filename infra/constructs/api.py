@@ -1,0 +1,210 @@
+"""The REST API: five Lambda-proxy routes, auth, request validation, throttling and JSON access logs."""
+
+from __future__ import annotations
+
+import json
+
+from aws_cdk import Acknowledgment, Duration, Validations
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from infra.constructs.log_group import retained_log_group
+
+PROTECTED_ROUTES = (("POST", "predict"), ("GET", "model"))
+PUBLIC_ROUTES = (("GET", "health"), ("GET", "openapi.json"), ("GET", "docs"))
+# Shape only: the handler owns the limits (text length, batch size) and answers 422 with the details;
+# the gateway rejects what is not even the right shape before it costs a Lambda invocation.
+PREDICT_SCHEMA = apigw.JsonSchema(
+    schema=apigw.JsonSchemaVersion.DRAFT4,
+    title="PredictRequest",
+    type=apigw.JsonSchemaType.OBJECT,
+    properties={
+        "text": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING),
+        "texts": apigw.JsonSchema(
+            type=apigw.JsonSchemaType.ARRAY,
+            items=apigw.JsonSchema(type=apigw.JsonSchemaType.STRING),
+            min_items=1,
+        ),
+    },
+    one_of=[apigw.JsonSchema(required=["text"]), apigw.JsonSchema(required=["texts"])],
+)
+# Gateway-made errors get JSON bodies a person can act on; 422 matches the handler's validation errors.
+_ERRORS = {
+    "BAD_REQUEST_BODY": ("422", 'send a JSON object with \\"text\\" (a string) or \\"texts\\" (a list)'),
+    "INVALID_API_KEY": ("403", "send the API key in the x-api-key header"),
+    "MISSING_AUTHENTICATION_TOKEN": ("403", "no such route or method, or the request is not signed"),
+    "THROTTLED": ("429", "too many requests: retry with backoff"),
+    "QUOTA_EXCEEDED": ("429", "daily quota of this API key used up"),
+    "DEFAULT_4XX": (None, "the request was refused by API Gateway"),
+    "DEFAULT_5XX": (None, "API Gateway could not complete the request: retry later"),
+}
+_ACCESS_LOG = {
+    "requestId": "$context.requestId",
+    "requestTime": "$context.requestTimeEpoch",
+    "ip": "$context.identity.sourceIp",
+    "method": "$context.httpMethod",
+    "path": "$context.resourcePath",
+    "status": "$context.status",
+    "errorType": "$context.error.responseType",
+    "responseLength": "$context.responseLength",
+    "responseLatencyMs": "$context.responseLatency",
+    "integrationLatencyMs": "$context.integrationLatency",
+    "apiKeyId": "$context.identity.apiKeyId",
+    "caller": "$context.identity.caller",
+    "xrayTraceId": "$context.xrayTraceId",
+}
+_REASONS = {
+    "AwsSolutions-IAM4": "API Gateway's account-level logging role needs exactly the AWS-managed "
+    "AmazonAPIGatewayPushToCloudWatchLogs policy; it is the documented way to enable access logs.",
+    "AwsSolutions-APIG3": "No WAF web ACL by default (about $6/month before traffic): callers are "
+    "authenticated, and stage, per-key and public-route throttling plus a daily quota bound abuse.",
+    "AwsSolutions-COG4": "Callers are services, not end users: they authenticate with an API key "
+    "(usage plan) or IAM SigV4 (auth=iam); there is no Cognito user pool to authorize against.",
+    "open": "Intentionally unauthenticated: CORS preflight (browsers send OPTIONS without credentials) "
+    "and, with publicDocs, the health check and API docs, which carry no model output and have a "
+    "low per-route throttle.",
+    "api_key": "Clients are identified by API key and usage plan (per-key throttle and quota); IAM "
+    "authorization is available with auth=iam.",
+}
+
+
+class SentimentRestApi(Construct):
+    """Regional REST API with Lambda-proxy routes to the function's alias.
+
+    Attributes:
+        api: the RestApi.
+        stage: the deployed stage.
+        access_logs: the stage's access log group.
+        api_key: the API key (auth=api_key), else None.
+        usage_plan: the usage plan holding the key (auth=api_key), else None.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        handler: lambda_.IFunction,
+        auth: str,
+        public_docs: bool,
+        stage_name: str,
+        throttle_rate: float,
+        throttle_burst: int,
+        public_throttle_rate: float,
+        quota_per_day: int,
+        cors_origins: tuple[str, ...],
+        log_retention_days: int,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.access_logs = retained_log_group(self, "AccessLogs", retention_days=log_retention_days)
+        public = PUBLIC_ROUTES if public_docs else ()
+        public_throttle = apigw.MethodDeploymentOptions(
+            throttling_rate_limit=public_throttle_rate,
+            throttling_burst_limit=max(1, int(2 * public_throttle_rate)),
+        )
+        self.api = apigw.RestApi(
+            self,
+            "Api",
+            description="Sentiment analysis API",
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            cloud_watch_role=True,
+            default_cors_preflight_options=_cors(cors_origins),
+            deploy_options=apigw.StageOptions(
+                stage_name=stage_name,
+                access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
+                access_log_format=apigw.AccessLogFormat.custom(json.dumps(_ACCESS_LOG)),
+                tracing_enabled=True,
+                throttling_rate_limit=throttle_rate,
+                throttling_burst_limit=throttle_burst,
+                # Execution logs for errors only, never request bodies: review text stays out of logs.
+                logging_level=apigw.MethodLoggingLevel.ERROR,
+                data_trace_enabled=False,
+                method_options={f"/{path}/{method}": public_throttle for method, path in public},
+            ),
+        )
+        self.stage = self.api.deployment_stage
+        self._add_routes(handler, auth, public)
+        self._add_gateway_responses(cors_origins)
+        self.api_key, self.usage_plan = None, None
+        if auth == "api_key":
+            self._add_usage_plan(throttle_rate, throttle_burst, quota_per_day)
+        self._acknowledge(auth)
+
+    def _add_routes(self, handler: lambda_.IFunction, auth: str, public: tuple[tuple[str, str], ...]) -> None:
+        integration = apigw.LambdaIntegration(handler, allow_test_invoke=False)
+        validator = self.api.add_request_validator(
+            "Validator", validate_request_body=True, validate_request_parameters=True
+        )
+        model = self.api.add_model("PredictRequest", content_type="application/json", schema=PREDICT_SCHEMA)
+        for method, path in PROTECTED_ROUTES + PUBLIC_ROUTES:
+            is_public = (method, path) in public
+            options = {
+                "api_key_required": auth == "api_key" and not is_public,
+                "authorization_type": apigw.AuthorizationType.IAM
+                if auth == "iam" and not is_public
+                else apigw.AuthorizationType.NONE,
+                "request_validator": validator,
+            }
+            if path == "predict":
+                options["request_models"] = {"application/json": model}
+            created = self.api.root.add_resource(path).add_method(method, integration, **options)
+            if is_public:
+                _acknowledge(created, "AwsSolutions-APIG4", _REASONS["open"])
+            elif auth == "api_key":
+                _acknowledge(created, "AwsSolutions-APIG4", _REASONS["api_key"])
+
+    def _add_gateway_responses(self, cors_origins: tuple[str, ...]) -> None:
+        # A gateway response header is static, so it can name one allowed origin, not a list.
+        headers = {"Access-Control-Allow-Origin": f"'{cors_origins[0]}'"} if len(cors_origins) == 1 else None
+        for name, (status, hint) in _ERRORS.items():
+            self.api.add_gateway_response(
+                name.replace("_", "-").lower(),
+                type=getattr(apigw.ResponseType, name.replace("XX", "_XX")),
+                status_code=status,
+                response_headers=headers,
+                templates={
+                    "application/json": '{"message": $context.error.messageString, '
+                    f'"hint": "{hint}", "requestId": "$context.requestId"}}'
+                },
+            )
+
+    def _add_usage_plan(self, rate: float, burst: int, quota: int) -> None:
+        self.api_key = apigw.ApiKey(self, "ApiKey", description="Sentiment API client key")
+        self.usage_plan = self.api.add_usage_plan(
+            "UsagePlan",
+            description="Per-key throttle and daily quota for the sentiment API",
+            throttle=apigw.ThrottleSettings(rate_limit=rate, burst_limit=burst),
+            quota=apigw.QuotaSettings(limit=quota, period=apigw.Period.DAY),
+            api_stages=[apigw.UsagePlanPerApiStage(api=self.api, stage=self.stage)],
+        )
+        self.usage_plan.add_api_key(self.api_key)
+
+    def _acknowledge(self, auth: str) -> None:
+        for rule in ("AwsSolutions-APIG3", "AwsSolutions-COG4"):
+            _acknowledge(self.api, rule, _REASONS[rule])
+        cloudwatch_role = self.api.node.find_child("CloudWatchRole")
+        _acknowledge(
+            cloudwatch_role,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AmazonAPIGatewayPushToCloudWatchLogs]",
+            _REASONS["AwsSolutions-IAM4"],
+        )
+        for method in self.api.methods:
+            if method.http_method == "OPTIONS":
+                _acknowledge(method, "AwsSolutions-APIG4", _REASONS["open"])
+
+
+def _cors(origins: tuple[str, ...]) -> apigw.CorsOptions | None:
+    if not origins:
+        return None
+    return apigw.CorsOptions(
+        allow_origins=list(origins),
+        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_headers=apigw.Cors.DEFAULT_HEADERS,
+        max_age=Duration.hours(1),
+    )
+
+
+def _acknowledge(scope: Construct, rule: str, reason: str) -> None:
+    Validations.of(scope).acknowledge(Acknowledgment(id=rule, reason=reason))
