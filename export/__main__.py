@@ -1,0 +1,88 @@
+"""`python -m export build|evaluate`: CLI generated from ExportConfig; domain errors exit 2 in one line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from export.config import ConfigError, ExportConfig, field_specs
+from export.data import DataError, load_examples
+from export.onnx_export import ParityError
+from handler.errors import SentimentError
+
+log = logging.getLogger("export")
+
+
+def parser() -> argparse.ArgumentParser:
+    """Subcommands `build` (one option per ExportConfig field, plus --config FILE.json) and `evaluate`."""
+    root = argparse.ArgumentParser(prog="python -m export", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+    build = commands.add_parser("build", help="fine-tune, export, quantize and gate -> artifact directory")
+    build.add_argument("--config", type=Path, help="JSON file of settings; options given here override it")
+    for name, kind, default, text in field_specs():
+        # default=None marks "not given", so a --config file value is not overridden by a CLI default
+        build.add_argument(
+            f"--{name.replace('_', '-')}",
+            dest=name,
+            type=kind,
+            default=None,
+            help=f"{text} (default: {default})",
+        )
+    evaluate = commands.add_parser(
+        "evaluate", help="accuracy, F1, confusion matrix of an artifact on a data file"
+    )
+    evaluate.add_argument("--model", type=Path, default=Path("build/model"), help="artifact directory")
+    evaluate.add_argument("--data", required=True, help="labelled .jsonl/.csv/.parquet file or Hub data set")
+    evaluate.add_argument("--reports-dir", type=Path, default=Path("build/reports"), help="where reports go")
+    return root
+
+
+def config_from(args: argparse.Namespace) -> ExportConfig:
+    """ExportConfig from the JSON file (if any) with the explicitly given options on top."""
+    given = {name: getattr(args, name) for name, *_ in field_specs() if getattr(args, name) is not None}
+    if args.config:
+        return ExportConfig.from_json_file(args.config, **given)
+    return replace(ExportConfig(), **given)
+
+
+def run(args: argparse.Namespace) -> None:
+    """Dispatch one subcommand; heavy imports (torch, optimum) happen only when needed."""
+    if args.command == "build":
+        from export.pipeline import build
+
+        build(config_from(args))
+        return
+    from export.evaluate import evaluate, write_report
+
+    data = load_examples(args.data)
+    metrics = evaluate(args.model, data)
+    report = write_report(metrics, args.model, data, args.reports_dir)
+    log.info(
+        "accuracy %.4f, F1 %.4f on %d texts; report: %s",
+        metrics["accuracy"],
+        metrics["f1"],
+        metrics["n"],
+        report,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    # Milestones of this package at INFO; libraries (the ORT quantizer logs every tensor) only when they warn.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    log.setLevel(logging.INFO)
+    args = parser().parse_args(argv)
+    from export.pipeline import GateError
+
+    try:
+        run(args)
+    except (ConfigError, DataError, ParityError, GateError, SentimentError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

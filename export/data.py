@@ -1,0 +1,153 @@
+"""Labelled text from files (JSONL, CSV, Parquet) or Hub data sets, with deterministic shuffles and splits."""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+from export.artifacts import sha256
+
+LABELS = ("NEGATIVE", "POSITIVE")
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DEFAULT_TRAIN = SHARED_DATA / "amazon-reviews" / "train.jsonl"
+DEFAULT_DEV = SHARED_DATA / "amazon-reviews" / "dev.jsonl"
+HUB_FALLBACK = {"train": "amazon_polarity:train", "dev": "amazon_polarity:test"}
+HUB_FALLBACK_ROWS = {"train": 20_000, "dev": 2_000}
+FILE_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
+TEXT_COLUMNS = ("text", "sentence", "content", "review")
+
+log = logging.getLogger(__name__)
+
+
+class DataError(ValueError):
+    """Data that cannot be used: the message says which file or column and why."""
+
+
+@dataclass(frozen=True)
+class Examples:
+    """Texts with integer labels (0 = NEGATIVE, 1 = POSITIVE) and where they came from."""
+
+    texts: list[str]
+    labels: list[int]
+    source: str
+    sha256: str | None = None
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def take(self, indices: list[int]) -> Examples:
+        return Examples(
+            [self.texts[i] for i in indices], [self.labels[i] for i in indices], self.source, self.sha256
+        )
+
+    def provenance(self) -> dict[str, object]:
+        return {"path": self.source, "sha256": self.sha256, "rows": len(self)}
+
+
+def resolve_source(source: str, role: str) -> tuple[str, int]:
+    """The data source `default` stands for, and a row cap (0 = none).
+
+    The shared Amazon reviews when this checkout has them; otherwise the public `amazon_polarity` set from the
+    Hub (capped so `make model` stays within its time budget), announced in one line.
+    """
+    if source != "default":
+        return source, 0
+    local = DEFAULT_TRAIN if role == "train" else DEFAULT_DEV
+    if local.exists():
+        return str(local), 0
+    log.warning("%s not found: using Hub data set %s instead", local, HUB_FALLBACK[role])
+    return HUB_FALLBACK[role], HUB_FALLBACK_ROWS[role]
+
+
+def load_examples(source: str, *, seed: int | None = None, limit: int = 0) -> Examples:
+    """Load labelled texts, shuffled with `seed` when given, then capped at `limit` rows (0 = all).
+
+    Raises:
+        DataError: missing or empty file, missing column, unknown label, unreadable file, Hub unreachable.
+    """
+    path = Path(source)
+    if path.suffix.lower() in FILE_SUFFIXES or path.exists():
+        examples = _from_table(_read_file(path), str(path), sha256(path))
+    else:
+        examples = _from_table(_read_hub(source), source)
+    if seed is not None:
+        examples = examples.take(shuffled(len(examples), seed))
+    return examples.take(list(range(min(limit, len(examples))))) if limit else examples
+
+
+def shuffled(n: int, seed: int) -> list[int]:
+    """A permutation of range(n) that depends only on `seed`."""
+    order = list(range(n))
+    random.Random(seed).shuffle(order)
+    return order
+
+
+def split(examples: Examples, fraction: float, seed: int) -> tuple[Examples, Examples]:
+    """Deterministic stratified (train, held-out) split: each label keeps its share in both parts."""
+    held: list[int] = []
+    for label in sorted(set(examples.labels)):
+        rows = [i for i, y in enumerate(examples.labels) if y == label]
+        rows = [rows[i] for i in shuffled(len(rows), seed)]
+        held += rows[: max(1, round(len(rows) * fraction))]
+    kept = sorted(set(range(len(examples))) - set(held))
+    return examples.take(kept), examples.take(sorted(held))
+
+
+def _read_file(path: Path) -> pa.Table:
+    if not path.is_file():
+        raise DataError(f"data file not found: {path}")
+    if path.stat().st_size == 0:
+        raise DataError(f"data file is empty: {path}")
+    from pyarrow import csv, json, parquet
+
+    readers = {".csv": csv.read_csv, ".parquet": parquet.read_table}
+    try:
+        return readers.get(path.suffix.lower(), json.read_json)(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise DataError(f"cannot read {path}: {str(exc).splitlines()[0]}") from exc
+
+
+def _read_hub(name: str) -> pa.Table:
+    """A Hub data set `name[:split]` (default split: train)."""
+    import datasets
+
+    dataset, _, part = name.partition(":")
+    try:
+        return datasets.load_dataset(dataset, split=part or "train").data.table
+    except Exception as exc:  # the Hub raises many unrelated types when it cannot be reached
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataError(
+            f"Hub data set {name!r} unavailable (no such file, or the Hub is unreachable): {first}"
+        ) from exc
+
+
+def _from_table(table: pa.Table, source: str, digest: str | None = None) -> Examples:
+    if table.num_rows == 0:
+        raise DataError(f"no rows in {source}")
+    columns = set(table.column_names)
+    text_column = next((c for c in TEXT_COLUMNS if c in columns), None)
+    if text_column is None or "label" not in columns:
+        missing = "label" if text_column else f"text (or one of {', '.join(TEXT_COLUMNS[1:])})"
+        raise DataError(f"{source} has no '{missing}' column (columns: {', '.join(sorted(columns))})")
+    texts = [str(t or "") for t in table.column(text_column).to_pylist()]
+    if text_column == "content" and "title" in columns:  # amazon_polarity: the title carries sentiment too
+        texts = [
+            f"{title}. {body}" if title else body
+            for title, body in zip(table.column("title").to_pylist(), texts, strict=True)
+        ]
+    labels = [_label(value, row, source) for row, value in enumerate(table.column("label").to_pylist())]
+    return Examples(texts, labels, source, digest)
+
+
+def _label(value: object, row: int, source: str) -> int:
+    names = {name.lower(): i for i, name in enumerate(LABELS)} | {"neg": 0, "pos": 1, "0": 0, "1": 1}
+    key = str(value).strip().lower() if value is not None else ""
+    if isinstance(value, bool) or key not in names:
+        raise DataError(
+            f"unknown label {value!r} in {source} row {row + 1} (expected 0/1 or {'/'.join(LABELS)})"
+        )
+    return names[key]

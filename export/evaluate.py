@@ -1,0 +1,85 @@
+"""Accuracy, F1 and confusion matrix of an artifact directory, scored by the serving code itself."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from export.data import LABELS, Examples
+from handler.inference import Classifier
+
+BATCH = 32
+
+
+def evaluate(model_dir: Path, examples: Examples, desc: str = "evaluate") -> dict[str, Any]:
+    """Score every text through `handler.inference` (windows included) and compare with the gold labels.
+
+    Texts are batched by length so that batch-longest padding wastes little; results are per text, so the
+    order does not change any number.
+    """
+    classifier = Classifier.from_dir(model_dir)
+    order = sorted(range(len(examples)), key=lambda i: len(examples.texts[i]))
+    predicted = np.zeros(len(examples), dtype=int)
+    windows = np.zeros(len(examples), dtype=int)
+    truncated = 0
+    for start in tqdm(range(0, len(order), BATCH), desc=desc, unit="batch"):
+        rows = order[start : start + BATCH]
+        for row, answer in zip(rows, classifier.classify([examples.texts[i] for i in rows]), strict=True):
+            predicted[row] = LABELS.index(answer.label)
+            windows[row] = answer.windows
+            truncated += answer.truncated
+    return {
+        **scores(np.asarray(examples.labels), predicted),
+        "windows_mean": float(windows.mean()),
+        "truncated": truncated,
+    }
+
+
+def scores(gold: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
+    """Accuracy, POSITIVE-class precision/recall/F1, macro F1, and the confusion matrix (rows: gold)."""
+    confusion = np.zeros((len(LABELS), len(LABELS)), dtype=int)
+    np.add.at(confusion, (gold, predicted), 1)
+    f1s = []
+    for k in range(len(LABELS)):
+        tp = confusion[k, k]
+        precision = tp / max(confusion[:, k].sum(), 1)
+        recall = tp / max(confusion[k, :].sum(), 1)
+        f1s.append(float(2 * precision * recall / max(precision + recall, 1e-12)))
+    positive = LABELS.index("POSITIVE")
+    return {
+        "n": len(gold),
+        "accuracy": float((gold == predicted).mean()),
+        "f1": f1s[positive],
+        "macro_f1": float(np.mean(f1s)),
+        "confusion_matrix": {"labels": list(LABELS), "rows_gold_cols_predicted": confusion.tolist()},
+    }
+
+
+def write_report(metrics: dict[str, Any], model_dir: Path, data: Examples, reports_dir: Path) -> Path:
+    """Write `<reports_dir>/eval-<data name>.json` and a Markdown twin for humans; return the JSON path."""
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"eval-{Path(data.source).parent.name}-{Path(data.source).stem}".replace(":", "-")
+    report = {"model": str(model_dir), "data": data.provenance(), "metrics": metrics}
+    (reports_dir / f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n")
+    confusion = metrics["confusion_matrix"]["rows_gold_cols_predicted"]
+    lines = [
+        f"# Evaluation of {model_dir} on {data.source}",
+        "",
+        f"- texts: {metrics['n']}, accuracy: {metrics['accuracy']:.4f}, F1 (POSITIVE): {metrics['f1']:.4f}, "
+        f"macro F1: {metrics['macro_f1']:.4f}",
+        f"- windows per text (mean): {metrics['windows_mean']:.2f}, texts truncated at max_windows: "
+        f"{metrics['truncated']}",
+        "",
+        "| gold \\ predicted | " + " | ".join(LABELS) + " |",
+        "|---|" + "---|" * len(LABELS),
+        *(
+            f"| {label} | " + " | ".join(str(c) for c in row) + " |"
+            for label, row in zip(LABELS, confusion, strict=True)
+        ),
+    ]
+    (reports_dir / f"{stem}.md").write_text("\n".join(lines) + "\n")
+    return reports_dir / f"{stem}.json"

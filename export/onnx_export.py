@@ -1,0 +1,85 @@
+"""ONNX export with Optimum, and the logit parity check against the PyTorch checkpoint."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+class ParityError(RuntimeError):
+    """ONNX logits differ from PyTorch beyond the tolerance; the message lists every offending sample."""
+
+
+@dataclass(frozen=True)
+class Parity:
+    """How close a model's logits are to the reference's on the same single-window inputs."""
+
+    samples: int
+    max_abs_diff: float
+    mean_abs_diff: float
+    label_agreement: float
+    atol: float | None
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        return dict(self.__dict__)
+
+
+def export_onnx(checkpoint: Path, out_dir: Path) -> Path:
+    """Export the checkpoint for task text-classification (output `logits`); returns the model.onnx path.
+
+    Optimum's own validation is skipped: `check_parity` does it on real dev texts instead of random tokens.
+    """
+    from optimum.exporters.onnx import main_export
+
+    main_export(
+        str(checkpoint),
+        output=out_dir,
+        task="text-classification",
+        do_validation=False,
+        library_name="transformers",
+    )
+    return out_dir / "model.onnx"
+
+
+def torch_logits(checkpoint: Path, texts: list[str], max_length: int) -> np.ndarray:
+    """Reference logits of the PyTorch checkpoint, texts truncated to one window."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(checkpoint)
+    model = AutoModelForSequenceClassification.from_pretrained(checkpoint).eval()
+    batch = tokenizer(texts, truncation=True, max_length=max_length, padding=True, return_tensors="pt")
+    with torch.inference_mode():
+        return model(**batch).logits.numpy()
+
+
+def onnx_logits(model_path: Path, checkpoint: Path, texts: list[str], max_length: int) -> np.ndarray:
+    """Logits of an ONNX model for exactly the inputs `torch_logits` sees."""
+    import onnxruntime as ort
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(checkpoint)
+    session = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
+    batch = tokenizer(texts, truncation=True, max_length=max_length, padding=True, return_tensors="np")
+    feed = {i.name: batch[i.name].astype(np.int64) for i in session.get_inputs()}
+    return session.run(["logits"], feed)[0]
+
+
+def check_parity(reference: np.ndarray, candidate: np.ndarray, atol: float | None) -> Parity:
+    """Compare logits sample by sample.
+
+    Raises:
+        ParityError: with `atol` set, when any sample differs by more than `atol`; lists them all.
+    """
+    diff = np.abs(reference - candidate).max(axis=-1)
+    if atol is not None:
+        bad = [f"#{i}: {d:.2e}" for i, d in enumerate(diff) if d > atol]
+        if bad:
+            raise ParityError(f"{len(bad)}/{len(diff)} samples beyond atol {atol}: {', '.join(bad)}")
+    agreement = float((reference.argmax(-1) == candidate.argmax(-1)).mean())
+    return Parity(len(diff), float(diff.max()), float(diff.mean()), agreement, atol)

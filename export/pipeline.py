@@ -1,0 +1,120 @@
+"""The build: data -> checkpoint -> fp32 ONNX (parity) -> int8 (parity, accuracy gate) -> artifact."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+from typing import Any
+
+from export import artifacts, onnx_export, quantize
+from export.config import ExportConfig
+from export.data import LABELS, Examples, load_examples, resolve_source, shuffled, split
+from export.evaluate import evaluate
+from export.train import prepare_checkpoint, resolve_base_model
+
+log = logging.getLogger(__name__)
+SHIPPED = ("model.onnx", "tokenizer.json", "config.json")
+
+
+class GateError(RuntimeError):
+    """int8 lost more accuracy than allowed: nothing is published."""
+
+
+def load_data(cfg: ExportConfig) -> tuple[Examples, Examples, dict[str, Any]]:
+    """Train and dev examples (train shuffled with the seed, capped, mixed with the extra source if any), and
+    their provenance for the manifest."""
+    train_source, train_cap = resolve_source(cfg.train_data, "train")
+    train = load_examples(train_source, seed=cfg.seed, limit=cfg.max_train_samples or train_cap)
+    if cfg.dev_data == "split":
+        train, dev = split(train, cfg.dev_fraction, cfg.seed)
+    else:
+        dev_source, dev_cap = resolve_source(cfg.dev_data, "dev")
+        dev = load_examples(dev_source, seed=cfg.seed if dev_cap else None, limit=dev_cap)
+    provenance = {"train": train.provenance(), "dev": dev.provenance()}
+    if cfg.extra_train_data:
+        extra = load_examples(cfg.extra_train_data, seed=cfg.seed, limit=cfg.extra_train_samples)
+        provenance["extra_train"] = extra.provenance()
+        mixed = Examples(train.texts + extra.texts, train.labels + extra.labels, train.source, train.sha256)
+        train = mixed.take(shuffled(len(mixed), cfg.seed))
+    return train, dev, provenance
+
+
+def write_artifact_files(cfg: ExportConfig, directory: Path, model: Path) -> None:
+    """model.onnx + the serving tokenizer.json + config.json from the checkpoint, into `directory`."""
+    if model != directory / "model.onnx":
+        shutil.copyfile(model, directory / "model.onnx")
+    artifacts.write_serving_tokenizer(
+        cfg.checkpoint_dir / "tokenizer.json", directory / "tokenizer.json", cfg.max_length, cfg.window_stride
+    )
+    shutil.copyfile(cfg.checkpoint_dir / "config.json", directory / "config.json")
+
+
+def build(cfg: ExportConfig) -> dict[str, Any]:
+    """Run every stage; return the manifest of the published artifact.
+
+    Raises:
+        DataError, ParityError, GateError: the artifact at `cfg.output` is then left as it was.
+    """
+    base_model = resolve_base_model(cfg.base_model)
+    train, dev, provenance = load_data(cfg)
+    log.info(
+        "data: %d train rows from %s, %d dev rows from %s", len(train), train.source, len(dev), dev.source
+    )
+    trained = prepare_checkpoint(cfg, base_model, train, dev)
+    log.info("checkpoint written to %s (fine-tuned: %s)", cfg.checkpoint_dir, trained)
+
+    manifest: dict[str, Any] = {
+        "name": cfg.name,
+        "base_model": cfg.base_model
+        if cfg.base_model != "default"
+        else "sentence-transformers/all-MiniLM-L6-v2",
+        "fine_tuned": trained,
+        "task": "text-classification",
+        "labels": list(LABELS),
+        "max_length": cfg.max_length,
+        "window_stride": cfg.window_stride,
+        "max_windows": cfg.max_windows,
+        "quantization": quantize.describe(cfg.quantization),
+        "data": provenance if trained else {"dev": provenance["dev"]},
+        "seed": cfg.seed,
+        "config": cfg.to_json(),
+        "versions": artifacts.versions(),
+    }
+    probe = dev.texts[: cfg.parity_samples]
+    reference = onnx_export.torch_logits(cfg.checkpoint_dir, probe, cfg.max_length)
+    with artifacts.staged(cfg.fp32_dir) as fp32_dir:
+        model = onnx_export.export_onnx(cfg.checkpoint_dir, fp32_dir)
+        fp32_parity = onnx_export.check_parity(
+            reference,
+            onnx_export.onnx_logits(model, cfg.checkpoint_dir, probe, cfg.max_length),
+            cfg.parity_atol,
+        )
+        log.info("fp32 ONNX parity with PyTorch: %s", fp32_parity)
+        write_artifact_files(cfg, fp32_dir, model)
+        artifacts.write_manifest(fp32_dir, {**manifest, "quantization": None}, SHIPPED)
+        fp32 = evaluate(fp32_dir, dev, desc="dev accuracy fp32")
+
+    with artifacts.staged(cfg.output) as staging:
+        int8_model = quantize.quantize(cfg.fp32_dir / "model.onnx", staging / "model.onnx", cfg.quantization)
+        int8_parity = onnx_export.check_parity(
+            reference, onnx_export.onnx_logits(int8_model, cfg.checkpoint_dir, probe, cfg.max_length), None
+        )
+        write_artifact_files(cfg, staging, int8_model)
+        artifacts.write_manifest(staging, manifest, SHIPPED)  # provisional, so the serving code can load it
+        int8 = evaluate(staging, dev, desc="dev accuracy int8")
+        drop = 100 * (fp32["accuracy"] - int8["accuracy"])
+        log.info(
+            "dev accuracy fp32 %.4f, int8 %.4f (drop %.2f points)", fp32["accuracy"], int8["accuracy"], drop
+        )
+        if drop > cfg.max_accuracy_drop:
+            raise GateError(
+                f"int8 accuracy {int8['accuracy']:.4f} is {drop:.2f} points below fp32 "
+                f"{fp32['accuracy']:.4f} (allowed: {cfg.max_accuracy_drop}); {cfg.output} left unchanged"
+            )
+        parity = {"fp32_vs_torch": fp32_parity.as_dict(), "int8_vs_torch": int8_parity.as_dict()}
+        manifest["metrics"] = {"fp32": fp32, "int8": int8, "parity": parity, "quantization_drop_points": drop}
+        manifest = artifacts.write_manifest(staging, manifest, SHIPPED)
+    log.info("artifact written to %s: %s", cfg.output, json.dumps(manifest["metrics"]["int8"]["accuracy"]))
+    return manifest

