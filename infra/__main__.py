@@ -1,0 +1,108 @@
+"""`python -m infra synth|deploy|destroy`: the CDK CLI with settings checked and errors in one line.
+
+synth works offline (no credentials: the stack is environment-agnostic). deploy first checks the
+model, Docker, AWS credentials and the CDK bootstrap stack, then deploys and says how to call the API.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from infra.cdk_cli import REPO_ROOT, CliError, run_cdk
+from infra.preflight import PreflightError, check_deploy
+from infra.settings import Settings, SettingsError
+
+OUTPUTS_FILE = REPO_ROOT / "build" / "cdk-outputs.json"
+MODEL_DIR = REPO_ROOT / "build" / "model"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = _settings(args.context)
+        if args.command == "synth":
+            run_cdk("synth", ["--quiet", "--output", args.output], args.context)
+            print(f"synthesized {settings.stack_name} into {args.output} (cdk-nag AwsSolutions: no findings)")
+        elif args.command == "deploy":
+            target = check_deploy(MODEL_DIR)
+            print(f"deploying {settings.stack_name} to {target.account}/{target.region}")
+            deploy_args = [
+                settings.stack_name,
+                "--require-approval",
+                "never",
+                "--outputs-file",
+                str(OUTPUTS_FILE),
+            ]
+            run_cdk("deploy", deploy_args, args.context)
+            print(_how_to_call(settings, _read_outputs(settings.stack_name)))
+        else:
+            run_cdk("destroy", [settings.stack_name, "--force"], args.context)
+    except (SettingsError, CliError, PreflightError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m infra", description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=("synth", "deploy", "destroy"))
+    parser.add_argument(
+        "-c",
+        "--context",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a setting as CDK context, e.g. -c memoryMb=3008 (see infra/README.md)",
+    )
+    parser.add_argument("--output", default="cdk.out", help="cloud assembly directory for synth")
+    return parser
+
+
+def _settings(pairs: list[str]) -> Settings:
+    """Validate the settings before the CDK CLI starts, so a typo costs no synth."""
+    context = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SettingsError(f"context must look like key=value, got {pair!r}")
+        context[key] = value
+    return Settings.from_sources(context.get, os.environ)
+
+
+def _read_outputs(stack_name: str) -> dict[str, str]:
+    try:
+        return json.loads(OUTPUTS_FILE.read_text())[stack_name]
+    except (OSError, ValueError, KeyError):
+        raise CliError(f"deploy finished but {OUTPUTS_FILE} has no outputs for {stack_name}") from None
+
+
+def _how_to_call(settings: Settings, outputs: dict[str, str]) -> str:
+    url = outputs["ApiUrl"]
+    body = '\'{"text": "Great battery life, arrived on time."}\''
+    if "ApiKeyId" in outputs:
+        key_id = outputs["ApiKeyId"]
+        key_cmd = f"aws apigateway get-api-key --include-value --query value --output text --api-key {key_id}"
+        call = [
+            f"  KEY=$({key_cmd})",
+            f'  curl -s -H "x-api-key: $KEY" -H "content-type: application/json" -d {body} {url}predict',
+        ]
+    else:
+        call = [f"  sign each request with SigV4 (auth=iam), e.g. awscurl --service execute-api {url}predict"]
+    return "\n".join(
+        [
+            f"API: {url}",
+            "Call it over HTTPS:",
+            *call,
+            "Or with boto3 (direct invoke of the function's live alias):",
+            f"  make invoke STACK={settings.stack_name}",
+            f"Stack outputs: {OUTPUTS_FILE.relative_to(REPO_ROOT)}",
+        ]
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""Checks before `make deploy`: everything a deploy needs, reported together in one line."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+TOOLKIT_STACK = "CDKToolkit"
+_HEALTHY = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE")
+_CLIENT_CONFIG = Config(connect_timeout=5, read_timeout=15, retries={"mode": "standard", "max_attempts": 3})
+
+
+class PreflightError(Exception):
+    """Something a deploy needs is missing; the message lists every missing piece."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """The AWS account and region a deploy goes to."""
+
+    account: str
+    region: str
+
+
+def check_deploy(model_dir: Path, session: boto3.Session | None = None) -> Target:
+    """Check the model, Docker, AWS credentials and the CDK bootstrap stack.
+
+    Args:
+        model_dir: the artifact directory the image ships (must hold manifest.json).
+        session: boto3 session to use (tests pass one with stubbed clients).
+
+    Raises:
+        PreflightError: one line naming everything that is missing and how to fix it.
+    """
+    problems = [p for p in (_check_model(model_dir), _check_docker()) if p]
+    target = None
+    try:
+        session = session or _session()
+        target = check_aws(session)
+        check_bootstrap(session, target)
+    except PreflightError as exc:
+        problems.append(str(exc))
+    if problems or target is None:
+        raise PreflightError("; ".join(problems))
+    return target
+
+
+def _session() -> boto3.Session:
+    try:
+        return boto3.Session()
+    except BotoCoreError as exc:  # e.g. AWS_PROFILE names a profile that does not exist
+        raise PreflightError(f"cannot load the AWS configuration: {exc}") from None
+
+
+def check_aws(session: boto3.Session) -> Target:
+    """Resolve the account and region of the current credentials (boto3 STS GetCallerIdentity).
+
+    Raises:
+        PreflightError: no region, no credentials, rejected credentials or no network.
+    """
+    region = session.region_name
+    if not region:
+        raise PreflightError("no AWS region: set AWS_REGION or run `aws configure set region <region>`")
+    try:
+        identity = session.client("sts", config=_CLIENT_CONFIG).get_caller_identity()
+    except NoCredentialsError:
+        raise PreflightError(
+            "no AWS credentials: run `aws configure` or `aws sso login`, or set AWS_PROFILE"
+        ) from None
+    except ClientError as exc:
+        raise PreflightError(f"AWS rejected the credentials: {_describe(exc)}") from None
+    except BotoCoreError as exc:
+        raise PreflightError(f"cannot use the AWS credentials: {exc}") from None
+    return Target(account=identity["Account"], region=region)
+
+
+def check_bootstrap(session: boto3.Session, target: Target) -> None:
+    """Check that the CDK bootstrap stack (asset bucket, ECR repository, roles) exists and is healthy.
+
+    Raises:
+        PreflightError: it is missing, broken, or cannot be read.
+    """
+    fix = f"run `npx cdk bootstrap aws://{target.account}/{target.region}`"
+    cloudformation = session.client("cloudformation", region_name=target.region, config=_CLIENT_CONFIG)
+    try:
+        stacks = cloudformation.describe_stacks(StackName=TOOLKIT_STACK)["Stacks"]
+    except ClientError as exc:
+        if "does not exist" in str(exc):
+            raise PreflightError(
+                f"{target.account}/{target.region} is not bootstrapped for CDK: {fix}"
+            ) from None
+        raise PreflightError(f"cannot read the {TOOLKIT_STACK} stack: {_describe(exc)}") from None
+    except BotoCoreError as exc:
+        raise PreflightError(f"cannot read the {TOOLKIT_STACK} stack: {exc}") from None
+    status = stacks[0]["StackStatus"]
+    if status not in _HEALTHY:
+        raise PreflightError(f"the {TOOLKIT_STACK} stack is in state {status}: fix it, then {fix}")
+
+
+def _check_model(model_dir: Path) -> str | None:
+    if (model_dir / "manifest.json").is_file():
+        return None
+    return f"no model in {model_dir} (manifest.json missing): run `make model` first, the image ships it"
+
+
+def _check_docker() -> str | None:
+    docker = os.environ.get("CDK_DOCKER", "docker")
+    if shutil.which(docker):
+        return None
+    return f"`{docker}` not found: the image is built and pushed with Docker (or set CDK_DOCKER=podman|finch)"
+
+
+def _describe(exc: ClientError) -> str:
+    error = exc.response.get("Error", {})
+    return f"{error.get('Code', 'error')}: {error.get('Message', exc)}"
