@@ -8,9 +8,9 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from export.config import ConfigError, ExportConfig, field_specs
-from export.data import DataError, load_examples
-from export.onnx_export import ParityError
+from export.config import ExportConfig, field_specs
+from export.data import load_examples
+from export.errors import ExportError
 from handler.errors import SentimentError
 
 log = logging.getLogger("export")
@@ -74,11 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     log.setLevel(logging.INFO)
     args = parser().parse_args(argv)
-    from export.pipeline import GateError
-
     try:
         run(args)
-    except (ConfigError, DataError, ParityError, GateError, SentimentError) as exc:
+    except (ExportError, SentimentError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

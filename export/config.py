@@ -7,13 +7,11 @@ from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from export.errors import ConfigError
+
 DEFAULT = "default"
 BUILD = Path("build")
 QUANTIZATION_SCHEMES = ("avx2", "arm64", "s8-reduce-range")
-
-
-class ConfigError(ValueError):
-    """A bad setting: the message names the field."""
 
 
 def _opt(default: Any, help: str) -> Any:

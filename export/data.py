@@ -10,6 +10,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from export.artifacts import sha256
+from export.errors import DataError
 
 LABELS = ("NEGATIVE", "POSITIVE")
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -21,10 +22,6 @@ FILE_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
 TEXT_COLUMNS = ("text", "sentence", "content", "review")
 
 log = logging.getLogger(__name__)
-
-
-class DataError(ValueError):
-    """Data that cannot be used: the message says which file or column and why."""
 
 
 @dataclass(frozen=True)

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-log = logging.getLogger(__name__)
-
-
-class ParityError(RuntimeError):
-    """ONNX logits differ from PyTorch beyond the tolerance; the message lists every offending sample."""
+from export.errors import ParityError
 
 
 @dataclass(frozen=True)

@@ -11,15 +11,12 @@ from typing import Any
 from export import artifacts, onnx_export, quantize
 from export.config import ExportConfig
 from export.data import LABELS, Examples, load_examples, resolve_source, shuffled, split
+from export.errors import GateError
 from export.evaluate import evaluate
 from export.train import prepare_checkpoint, resolve_base_model
 
 log = logging.getLogger(__name__)
 SHIPPED = ("model.onnx", "tokenizer.json", "config.json")
-
-
-class GateError(RuntimeError):
-    """int8 lost more accuracy than allowed: nothing is published."""
 
 
 def load_data(cfg: ExportConfig) -> tuple[Examples, Examples, dict[str, Any]]:

@@ -1,0 +1,108 @@
+"""The tiny end-to-end build: artifact layout, manifest integrity, parity, integer ops, serving tokenizer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from tokenizers import Tokenizer
+
+from export.artifacts import sha256
+from export.data import load_examples
+from export.onnx_export import onnx_logits, torch_logits
+from export.quantize import integer_ops
+
+DEV_FILE = Path(__file__).parents[1] / "fixtures" / "reviews-dev.csv"
+
+# Stated tolerances. fp32 ONNX must match PyTorch to float rounding; int8 is looser by design, and the tiny
+# model's logits are small (|logit| < ~2), so 0.1 still catches a broken quantization (wrong scale, wrong op).
+FP32_ATOL = 1e-4
+INT8_ATOL = 0.1
+
+
+def test_artifact_holds_exactly_the_contract_files(tiny_artifact):
+    names = sorted(p.name for p in tiny_artifact.iterdir())
+    assert names == ["config.json", "manifest.json", "model.onnx", "tokenizer.json"]
+
+
+def test_manifest_lists_every_shipped_file_with_its_sha256_and_size(tiny_artifact):
+    manifest = json.loads((tiny_artifact / "manifest.json").read_text())
+    assert sorted(manifest["files"]) == ["config.json", "model.onnx", "tokenizer.json"]
+    for name, entry in manifest["files"].items():
+        assert entry["sha256"] == sha256(tiny_artifact / name)
+        assert entry["bytes"] == (tiny_artifact / name).stat().st_size
+
+
+def test_manifest_records_provenance(tiny_build):
+    manifest = tiny_build.manifest
+    assert manifest["labels"] == ["NEGATIVE", "POSITIVE"]
+    assert manifest["task"] == "text-classification"
+    assert (manifest["max_length"], manifest["window_stride"], manifest["max_windows"]) == (32, 8, 4)
+    assert manifest["data"]["train"]["sha256"] == sha256(Path(tiny_build.config.train_data))
+    assert manifest["data"]["dev"]["rows"] == len(load_examples(str(DEV_FILE)))
+    assert manifest["quantization"]["mode"] == "dynamic"
+    assert {"fp32", "int8", "parity"} <= set(manifest["metrics"])
+    assert manifest["seed"] == tiny_build.config.seed
+    assert manifest["versions"]["onnxruntime"]
+
+
+def test_config_names_the_labels(tiny_artifact):
+    config = json.loads((tiny_artifact / "config.json").read_text())
+    assert config["id2label"] == {"0": "NEGATIVE", "1": "POSITIVE"}
+
+
+def test_fp32_onnx_matches_pytorch(tiny_build):
+    texts = load_examples(str(DEV_FILE)).texts
+    checkpoint, length = tiny_build.config.checkpoint_dir, tiny_build.config.max_length
+    reference = torch_logits(checkpoint, texts, length)
+    fp32 = onnx_logits(tiny_build.config.fp32_dir / "model.onnx", checkpoint, texts, length)
+    assert np.abs(reference - fp32).max() <= FP32_ATOL
+    assert (reference.argmax(-1) == fp32.argmax(-1)).all()
+
+
+def test_int8_stays_close_to_pytorch(tiny_build):
+    texts = load_examples(str(DEV_FILE)).texts
+    checkpoint, length = tiny_build.config.checkpoint_dir, tiny_build.config.max_length
+    reference = torch_logits(checkpoint, texts, length)
+    int8 = onnx_logits(tiny_build.artifact / "model.onnx", checkpoint, texts, length)
+    assert np.abs(reference - int8).max() <= INT8_ATOL
+    parity = tiny_build.manifest["metrics"]["parity"]
+    assert parity["fp32_vs_torch"]["max_abs_diff"] <= tiny_build.config.parity_atol
+
+
+def test_quantized_graph_uses_integer_ops_and_fp32_does_not(tiny_build):
+    assert {"MatMulInteger", "DynamicQuantizeLinear"} <= integer_ops(tiny_build.artifact / "model.onnx")
+    assert integer_ops(tiny_build.config.fp32_dir / "model.onnx") == set()
+    int8_bytes = (tiny_build.artifact / "model.onnx").stat().st_size
+    assert int8_bytes < 0.5 * (tiny_build.config.fp32_dir / "model.onnx").stat().st_size
+
+
+def test_model_outputs_logits_per_label(tiny_artifact):
+    graph = onnx.load(str(tiny_artifact / "model.onnx")).graph
+    assert [o.name for o in graph.output] == ["logits"]
+    assert {"input_ids", "attention_mask"} <= {i.name for i in graph.input}
+
+
+def test_serving_tokenizer_windows_long_texts_and_pads_to_batch_longest(tiny_artifact):
+    tokenizer = Tokenizer.from_file(str(tiny_artifact / "tokenizer.json"))
+    assert tokenizer.truncation["max_length"] == 32
+    assert tokenizer.truncation["stride"] == 8
+    assert tokenizer.padding["length"] is None  # batch-longest, not the base's fixed 128
+    assert tokenizer.padding["pad_id"] == tokenizer.token_to_id("[PAD]")
+    long_text = max(load_examples(str(DEV_FILE)).texts, key=len)
+    short, long = tokenizer.encode_batch(["Great.", long_text])
+    assert len(long.overflowing) >= 1
+    assert len(short.ids) == len(long.ids) == 32
+    assert long.overflowing[0].ids[1:9] == long.ids[-9:-1]  # 8 shared tokens between windows (after [CLS])
+
+
+@pytest.mark.parametrize("kind", ["fp32", "int8"])
+def test_dev_metrics_are_consistent(tiny_build, kind):
+    metrics = tiny_build.manifest["metrics"][kind]
+    matrix = np.asarray(metrics["confusion_matrix"]["rows_gold_cols_predicted"])
+    assert matrix.sum() == metrics["n"]
+    assert metrics["accuracy"] == pytest.approx(np.trace(matrix) / matrix.sum())
+    assert metrics["windows_mean"] > 1  # the long dev reviews are scored as several windows
