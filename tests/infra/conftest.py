@@ -1,0 +1,20 @@
+"""Synthesized stacks shared by the infra tests: each variant is synthesized once per session.
+
+jsii starts a Node.js process and every synth stages the image asset, so the variants are few and
+session-scoped: the defaults, and one with every option switched away from its default.
+"""
+
+from __future__ import annotations
+
+import pytest
+from infra_synth import OPTIONS_CONTEXT, Synthesized, synthesize
+
+
+@pytest.fixture(scope="session")
+def default_stack(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return synthesize(tmp_path_factory.mktemp("cdk-default"), {})
+
+
+@pytest.fixture(scope="session")
+def options_stack(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return synthesize(tmp_path_factory.mktemp("cdk-options"), OPTIONS_CONTEXT)
