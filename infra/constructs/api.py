@@ -99,9 +99,12 @@ class SentimentRestApi(Construct):
         super().__init__(scope, construct_id)
         self.access_logs = retained_log_group(self, "AccessLogs", retention_days=log_retention_days)
         public = PUBLIC_ROUTES if public_docs else ()
+        # Method settings replace the stage-wide ones for that method, so they repeat the logging level.
         public_throttle = apigw.MethodDeploymentOptions(
             throttling_rate_limit=public_throttle_rate,
             throttling_burst_limit=max(1, int(2 * public_throttle_rate)),
+            logging_level=apigw.MethodLoggingLevel.ERROR,
+            data_trace_enabled=False,
         )
         self.api = apigw.RestApi(
             self,

@@ -18,9 +18,8 @@ _ARCHITECTURES = {
     "arm64": (lambda_.Architecture.ARM_64, ecr_assets.Platform.LINUX_ARM64),
 }
 _WILDCARD_REASON = (
-    "Only for actions that take no resource ARN: xray:PutTraceSegments/PutTelemetryRecords (active "
-    "tracing) and ecr:GetAuthorizationToken (image pull). Logs and ECR layer actions are scoped to this "
-    "function's log group and the asset repository."
+    "Only xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) use Resource '*': X-Ray "
+    "does not support resource-level permissions for them. Logs are scoped to the function's log group."
 )
 
 
@@ -60,7 +59,7 @@ class SentimentFunction(Construct):
             self,
             "Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Sentiment API function: write its own logs and traces, pull its image",
+            description="Sentiment API function: write its own logs and X-Ray traces",
         )
         self.log_group.grant_write(self.role)
         # The asset is the repository root; its .dockerignore keeps venvs, data and build junk out of

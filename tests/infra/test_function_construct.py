@@ -1,0 +1,96 @@
+"""The function: container image from the repository, architecture, memory, environment, logs, alias."""
+
+from __future__ import annotations
+
+from aws_cdk.assertions import Match
+from infra_synth import Synthesized, only, resources
+
+
+def test_image_function_defaults(default_stack: Synthesized) -> None:
+    default_stack.template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {
+            "PackageType": "Image",
+            "Architectures": ["x86_64"],
+            "MemorySize": 2048,
+            "Timeout": 30,
+            "TracingConfig": {"Mode": "Active"},
+            "LoggingConfig": {"LogGroup": {"Ref": Match.string_like_regexp("^ModelLogs")}},
+            "Environment": {
+                "Variables": {
+                    "POWERTOOLS_SERVICE_NAME": "sentiment-api",
+                    "POWERTOOLS_METRICS_NAMESPACE": "SentimentApi",
+                    "POWERTOOLS_LOG_LEVEL": "INFO",
+                    "POWERTOOLS_LOGGER_LOG_EVENT": "false",
+                }
+            },
+        },
+    )
+    assert "ReservedConcurrentExecutions" not in only(default_stack, "AWS::Lambda::Function")
+
+
+def test_options_arm64_memory_and_reserved_concurrency(options_stack: Synthesized) -> None:
+    options_stack.template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {"Architectures": ["arm64"], "MemorySize": 3008, "ReservedConcurrentExecutions": 10},
+    )
+
+
+def test_image_asset_is_built_for_the_function_architecture(
+    default_stack: Synthesized, options_stack: Synthesized
+) -> None:
+    for synth, platform in ((default_stack, "linux/amd64"), (options_stack, "linux/arm64")):
+        (image,) = synth.assets["dockerImages"].values()
+        assert image["source"]["platform"] == platform
+        assert "ImageUri" in only(synth, "AWS::Lambda::Function")["Code"]
+
+
+def test_image_asset_holds_only_what_the_dockerfile_copies(default_stack: Synthesized) -> None:
+    """The asset (hash and Docker context) honours .dockerignore: no venv, tests, infra or node_modules."""
+    (image,) = default_stack.assets["dockerImages"].values()
+    staged = default_stack.outdir / image["source"]["directory"]
+    top_level = {path.name for path in staged.iterdir()}
+    assert {"Dockerfile", "handler", "requirements"} <= top_level
+    assert not top_level & {".venv", "node_modules", "cdk.out", "tests", "infra", "export", ".git"}
+    assert not (staged / "build").exists() or {p.name for p in (staged / "build").iterdir()} <= {"model"}
+
+
+def test_live_alias_carries_provisioned_concurrency(
+    default_stack: Synthesized, options_stack: Synthesized
+) -> None:
+    alias = only(default_stack, "AWS::Lambda::Alias")
+    assert alias["Name"] == "live"
+    assert "ProvisionedConcurrencyConfig" not in alias
+    options_stack.template.has_resource_properties(
+        "AWS::Lambda::Alias",
+        {"Name": "live", "ProvisionedConcurrencyConfig": {"ProvisionedConcurrentExecutions": 2}},
+    )
+
+
+def test_log_groups_have_retention_and_go_with_the_stack(default_stack: Synthesized) -> None:
+    groups = resources(default_stack, "AWS::Logs::LogGroup")
+    assert len(groups) == 2  # function logs and API access logs
+    for group in groups.values():
+        assert group["Properties"]["RetentionInDays"] == 30
+        assert group["DeletionPolicy"] == "Delete"
+
+
+def test_execution_role_is_least_privilege(default_stack: Synthesized) -> None:
+    lambda_roles = [
+        role["Properties"]
+        for role in resources(default_stack, "AWS::IAM::Role").values()
+        if "lambda.amazonaws.com" in str(role["Properties"]["AssumeRolePolicyDocument"])
+    ]
+    assert len(lambda_roles) == 1
+    assert "ManagedPolicyArns" not in lambda_roles[0]
+    statements = only(default_stack, "AWS::IAM::Policy")["PolicyDocument"]["Statement"]
+    wildcard_actions = {
+        action
+        for statement in statements
+        if statement["Resource"] == "*"
+        for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+    }
+    assert wildcard_actions == {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+    log_statement = next(s for s in statements if "logs:PutLogEvents" in s["Action"])
+    assert "ModelLogs" in str(log_statement["Resource"])
+    assert "*" not in str(log_statement["Resource"])
