@@ -1,0 +1,84 @@
+"""Alarms (5XX, 4XX share, Lambda errors, throttles, p99 duration) -> SNS topic, and the dashboard."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from infra_synth import Synthesized, only, resources
+
+
+def alarms(synth: Synthesized) -> dict[str, dict[str, Any]]:
+    """Alarm properties keyed by the alarm's construct id (the logical id's prefix after Monitoring)."""
+    found = {}
+    for logical_id, alarm in resources(synth, "AWS::CloudWatch::Alarm").items():
+        name = next(
+            n
+            for n in ("Api5xx", "Api4xxRate", "LambdaErrors", "LambdaThrottles", "LatencyP99")
+            if n in logical_id
+        )
+        found[name] = alarm["Properties"]
+    return found
+
+
+def test_five_alarms_notify_the_topic_on_alarm_and_recovery(default_stack: Synthesized) -> None:
+    found = alarms(default_stack)
+    assert len(found) == 5
+    (topic_id,) = resources(default_stack, "AWS::SNS::Topic")
+    for props in found.values():
+        assert props["AlarmActions"] == [{"Ref": topic_id}]
+        assert props["OKActions"] == [{"Ref": topic_id}]
+        assert props["TreatMissingData"] == "notBreaching"
+
+
+def test_error_alarms_fire_on_the_first_occurrence(default_stack: Synthesized) -> None:
+    found = alarms(default_stack)
+    expected = {"Api5xx": "5XXError", "LambdaErrors": "Errors", "LambdaThrottles": "Throttles"}
+    for name, metric in expected.items():
+        props = found[name]
+        assert (props["MetricName"], props["Statistic"], props["Threshold"]) == (metric, "Sum", 1)
+        assert (props["EvaluationPeriods"], props["Period"]) == (1, 300)
+    assert {d["Name"] for d in found["Api5xx"]["Dimensions"]} == {"ApiName", "Stage"}
+
+
+def test_latency_alarm_needs_fifteen_minutes_of_slow_p99(
+    default_stack: Synthesized, options_stack: Synthesized
+) -> None:
+    for synth, threshold in ((default_stack, 3000), (options_stack, 1500)):
+        props = alarms(synth)["LatencyP99"]
+        assert (props["MetricName"], props["ExtendedStatistic"], props["Threshold"]) == (
+            "Duration",
+            "p99",
+            threshold,
+        )
+        assert (props["EvaluationPeriods"], props["DatapointsToAlarm"]) == (3, 3)
+
+
+def test_4xx_rate_alarm_is_a_guarded_percentage(default_stack: Synthesized) -> None:
+    props = alarms(default_stack)["Api4xxRate"]
+    (expression,) = [m["Expression"] for m in props["Metrics"] if "Expression" in m]
+    assert expression == "IF(requests >= 20, 100 * errors / requests, 0)"
+    names = {m["MetricStat"]["Metric"]["MetricName"] for m in props["Metrics"] if "MetricStat" in m}
+    assert names == {"Count", "4XXError"}
+    assert (props["Threshold"], props["EvaluationPeriods"]) == (25, 3)
+
+
+def test_topic_requires_tls_and_email_is_optional(
+    default_stack: Synthesized, options_stack: Synthesized
+) -> None:
+    statements = only(default_stack, "AWS::SNS::TopicPolicy")["PolicyDocument"]["Statement"]
+    assert any(
+        s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        for s in statements
+    )
+    assert not resources(default_stack, "AWS::SNS::Subscription")
+    subscription = only(options_stack, "AWS::SNS::Subscription")
+    assert (subscription["Protocol"], subscription["Endpoint"]) == ("email", "ops@example.com")
+
+
+def test_dashboard_shows_the_alarms_and_metrics(default_stack: Synthesized) -> None:
+    body = json.dumps(only(default_stack, "AWS::CloudWatch::Dashboard")["DashboardBody"])
+    for alarm_id in resources(default_stack, "AWS::CloudWatch::Alarm"):
+        assert alarm_id in body
+    for metric in ("5XXError", "4XXError", "Latency", "Invocations", "Duration", "Throttles"):
+        assert metric in body
