@@ -37,7 +37,9 @@ def main(argv: list[str] | None = None) -> int:
                 "--outputs-file",
                 str(OUTPUTS_FILE),
             ]
-            run_cdk("deploy", deploy_args, args.context)
+            # Deploy exactly where the preflight looked, whichever variable named the region.
+            region_env = {"AWS_REGION": target.region, "AWS_DEFAULT_REGION": target.region}
+            run_cdk("deploy", deploy_args, args.context, region_env)
             print(_how_to_call(settings, _read_outputs(settings.stack_name)))
         else:
             run_cdk("destroy", [settings.stack_name, "--force"], args.context)

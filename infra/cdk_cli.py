@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -35,20 +35,23 @@ def ensure_cdk() -> Path:
     return CDK_BIN
 
 
-def run_cdk(command: str, args: Sequence[str], context: Sequence[str] = ()) -> None:
+def run_cdk(
+    command: str, args: Sequence[str], context: Sequence[str] = (), extra_env: Mapping[str, str] | None = None
+) -> None:
     """Run `cdk <command> <args>` from the repository root with telemetry and notices off.
 
     Args:
         command: synth, deploy or destroy.
         args: the command's own arguments.
         context: `key=value` pairs passed on as `-c key=value`.
+        extra_env: variables set for the CLI on top of the current environment.
 
     Raises:
         CliError: the CLI could not be installed or the command failed (its output is above).
     """
     cdk = ensure_cdk()
     context_args = [arg for pair in context for arg in ("-c", pair)]
-    env = {**os.environ, "CDK_DISABLE_TELEMETRY": "true"}
+    env = {**os.environ, "CDK_DISABLE_TELEMETRY": "true", **(extra_env or {})}
     cmd = [str(cdk), command, *args, *context_args, "--no-notices", "--no-version-reporting"]
     done = subprocess.run(cmd, cwd=REPO_ROOT, env=env, check=False)
     if done.returncode != 0:

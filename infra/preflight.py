@@ -64,11 +64,12 @@ def check_aws(session: boto3.Session) -> Target:
     Raises:
         PreflightError: no region, no credentials, rejected credentials or no network.
     """
-    region = session.region_name
+    # boto3 reads AWS_DEFAULT_REGION and the profile; the CDK CLI also honours AWS_REGION.
+    region = session.region_name or os.environ.get("AWS_REGION")
     if not region:
         raise PreflightError("no AWS region: set AWS_REGION or run `aws configure set region <region>`")
     try:
-        identity = session.client("sts", config=_CLIENT_CONFIG).get_caller_identity()
+        identity = session.client("sts", region_name=region, config=_CLIENT_CONFIG).get_caller_identity()
     except NoCredentialsError:
         raise PreflightError(
             "no AWS credentials: run `aws configure` or `aws sso login`, or set AWS_PROFILE"

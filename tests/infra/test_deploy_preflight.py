@@ -1,0 +1,125 @@
+"""Deploy preflight: what is missing (model, Docker, credentials, bootstrap) is said in one line.
+
+AWS is not reachable from tests: STS and CloudFormation answers come from botocore's Stubber on real
+clients, so request and response shapes are still checked against the service models.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from infra.preflight import PreflightError, check_deploy
+
+ACCOUNT, REGION = "123456789012", "eu-west-1"
+
+
+class StubbedSession:
+    """A boto3 session whose STS and CloudFormation clients answer from a Stubber."""
+
+    def __init__(self, region: str | None = REGION) -> None:
+        self.region_name = region
+        session = boto3.Session(
+            aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="x", region_name=REGION
+        )
+        self.clients = {name: session.client(name) for name in ("sts", "cloudformation")}
+        self.stubs = {name: Stubber(client) for name, client in self.clients.items()}
+        for stub in self.stubs.values():
+            stub.activate()
+
+    def client(self, name: str, **_: Any) -> Any:
+        return self.clients[name]
+
+    def identity(self) -> StubbedSession:
+        arn = f"arn:aws:iam::{ACCOUNT}:user/dev"
+        self.stubs["sts"].add_response(
+            "get_caller_identity", {"UserId": "AIDA", "Account": ACCOUNT, "Arn": arn}
+        )
+        return self
+
+    def toolkit(self, status: str) -> StubbedSession:
+        stack = {"StackName": "CDKToolkit", "CreationTime": dt.datetime(2026, 1, 1), "StackStatus": status}
+        self.stubs["cloudformation"].add_response(
+            "describe_stacks", {"Stacks": [stack]}, {"StackName": "CDKToolkit"}
+        )
+        return self
+
+
+@pytest.fixture
+def model_dir(tmp_path: Path) -> Path:
+    (tmp_path / "manifest.json").write_text("{}")
+    return tmp_path
+
+
+@pytest.fixture
+def docker(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CDK_DOCKER", sys.executable)  # any executable stands for the Docker CLI
+
+
+@pytest.mark.usefixtures("docker")
+def test_ready_account_passes(model_dir: Path) -> None:
+    target = check_deploy(model_dir, StubbedSession().identity().toolkit("UPDATE_COMPLETE"))
+    assert (target.account, target.region) == (ACCOUNT, REGION)
+
+
+@pytest.mark.usefixtures("docker")
+def test_missing_bootstrap_says_how_to_bootstrap(model_dir: Path) -> None:
+    session = StubbedSession().identity()
+    session.stubs["cloudformation"].add_client_error(
+        "describe_stacks", "ValidationError", "Stack with id CDKToolkit does not exist"
+    )
+    with pytest.raises(
+        PreflightError, match=rf"not bootstrapped.*npx cdk bootstrap aws://{ACCOUNT}/{REGION}"
+    ):
+        check_deploy(model_dir, session)
+
+
+@pytest.mark.usefixtures("docker")
+def test_broken_bootstrap_stack_is_named(model_dir: Path) -> None:
+    with pytest.raises(PreflightError, match="CDKToolkit stack is in state ROLLBACK_COMPLETE"):
+        check_deploy(model_dir, StubbedSession().identity().toolkit("ROLLBACK_COMPLETE"))
+
+
+@pytest.mark.usefixtures("docker")
+def test_rejected_credentials(model_dir: Path) -> None:
+    session = StubbedSession()
+    session.stubs["sts"].add_client_error("get_caller_identity", "ExpiredToken", "The security token expired")
+    with pytest.raises(PreflightError, match="AWS rejected the credentials: ExpiredToken"):
+        check_deploy(model_dir, session)
+
+
+@pytest.mark.usefixtures("docker")
+def test_missing_region(model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    with pytest.raises(PreflightError, match="no AWS region: set AWS_REGION"):
+        check_deploy(model_dir, StubbedSession(region=None))
+
+
+@pytest.mark.usefixtures("docker")
+def test_aws_region_variable_is_honoured_like_the_cdk_cli_does(
+    model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_REGION", "ap-south-1")
+    target = check_deploy(model_dir, StubbedSession(region=None).identity().toolkit("CREATE_COMPLETE"))
+    assert target.region == "ap-south-1"
+
+
+def test_everything_missing_is_reported_together(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CDK_DOCKER", "no-such-docker-cli")
+    session = StubbedSession().identity()
+    session.stubs["cloudformation"].add_client_error(
+        "describe_stacks", "ValidationError", "Stack with id CDKToolkit does not exist"
+    )
+    with pytest.raises(PreflightError) as caught:
+        check_deploy(tmp_path / "model", session)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "run `make model` first" in message
+    assert "`no-such-docker-cli` not found" in message
+    assert "not bootstrapped" in message

@@ -1,0 +1,71 @@
+"""`python -m infra`: a real offline `cdk synth` with the npm CLI, and one-line errors (exit 2)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def offline_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The environment of a machine with no AWS credentials or configuration at all."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CDK_", "SENTIMENT_"))}
+    missing = str(tmp_path / "missing")
+    return env | {
+        "AWS_SHARED_CREDENTIALS_FILE": missing,
+        "AWS_CONFIG_FILE": missing,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        **extra,
+    }
+
+
+def infra(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "infra", *args],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_synth_works_offline_with_the_npm_cli(tmp_path: Path) -> None:
+    out = tmp_path / "cdk.out"
+    done = infra("synth", "--output", str(out), "-c", "memoryMb=1024", env=offline_env(tmp_path))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "synthesized SentimentApi" in done.stdout
+    template = json.loads((out / "SentimentApi.template.json").read_text())
+    functions = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
+    assert [f["Properties"]["MemorySize"] for f in functions] == [1024]  # -c reached the app
+    assert not [r for r in template["Resources"].values() if r["Type"] == "AWS::CDK::Metadata"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["artifacts"]["SentimentApi"]["environment"] == "aws://unknown-account/unknown-region"
+
+
+def test_bad_setting_is_one_line_exit_2(tmp_path: Path) -> None:
+    done = infra("synth", "-c", "architecture=sparc", env=offline_env(tmp_path))
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "error: setting architecture (SENTIMENT_ARCHITECTURE) must be x86_64 or arm64"
+    ]
+
+
+def test_bad_setting_from_environment(tmp_path: Path) -> None:
+    done = infra("destroy", env=offline_env(tmp_path, SENTIMENT_MEMORY_MB="huge"))
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: setting memoryMb (SENTIMENT_MEMORY_MB): cannot parse 'huge'")
+
+
+def test_deploy_without_credentials_says_what_is_missing(tmp_path: Path) -> None:
+    env = offline_env(tmp_path, AWS_REGION="eu-west-1", CDK_DOCKER="no-such-docker-cli")
+    done = infra("deploy", env=env)
+    assert done.returncode == 2
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("error: ")
+    assert "no AWS credentials: run `aws configure` or `aws sso login`" in line
+    assert "`no-such-docker-cli` not found" in line
