@@ -51,9 +51,10 @@ def config_from(args: argparse.Namespace) -> ExportConfig:
 def run(args: argparse.Namespace) -> None:
     """Dispatch one subcommand; heavy imports (torch, optimum) happen only when needed."""
     if args.command == "build":
+        config = config_from(args)  # bad settings fail here, before the slow torch import
         from export.pipeline import build
 
-        build(config_from(args))
+        build(config)
         return
     from export.evaluate import evaluate, write_report
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 from dataclasses import dataclass
@@ -68,9 +69,9 @@ def load_examples(source: str, *, seed: int | None = None, limit: int = 0) -> Ex
     """
     path = Path(source)
     if path.suffix.lower() in FILE_SUFFIXES or path.exists():
-        examples = _from_table(_read_file(path), str(path), sha256(path))
+        examples = _from_columns(_read_file(path), str(path), sha256(path))
     else:
-        examples = _from_table(_read_hub(source), source)
+        examples = _from_columns(_read_hub(source, seed or 0, limit), source)
     if seed is not None:
         examples = examples.take(shuffled(len(examples), seed))
     return examples.take(list(range(min(limit, len(examples))))) if limit else examples
@@ -94,49 +95,71 @@ def split(examples: Examples, fraction: float, seed: int) -> tuple[Examples, Exa
     return examples.take(kept), examples.take(sorted(held))
 
 
-def _read_file(path: Path) -> pa.Table:
+def _read_file(path: Path) -> dict[str, list]:
+    """Columns of a data file. JSONL is parsed row by row: its rows may mix label types (1 and "POSITIVE")."""
     if not path.is_file():
         raise DataError(f"data file not found: {path}")
     if path.stat().st_size == 0:
         raise DataError(f"data file is empty: {path}")
-    from pyarrow import csv, json, parquet
+    if path.suffix.lower() in (".jsonl", ".json"):
+        return _read_jsonl(path)
+    from pyarrow import csv, parquet
 
-    readers = {".csv": csv.read_csv, ".parquet": parquet.read_table}
     try:
-        return readers.get(path.suffix.lower(), json.read_json)(path)
+        table = csv.read_csv(path) if path.suffix.lower() == ".csv" else parquet.read_table(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise DataError(f"cannot read {path}: {str(exc).splitlines()[0]}") from exc
+    return table.to_pydict()
 
 
-def _read_hub(name: str) -> pa.Table:
-    """A Hub data set `name[:split]` (default split: train)."""
+def _read_jsonl(path: Path) -> dict[str, list]:
+    columns: dict[str, list] = {}
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for number, line in enumerate(lines, start=1):
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"cannot read {path}: line {number} is not JSON ({exc.msg})") from exc
+        if not isinstance(row, dict):
+            raise DataError(f"cannot read {path}: line {number} is not a JSON object")
+        for key in row.keys() - columns.keys():
+            columns[key] = [None] * (number - 1)
+        for key, values in columns.items():
+            values.append(row.get(key))
+    return columns
+
+
+def _read_hub(name: str, seed: int, limit: int) -> dict[str, list]:
+    """A Hub data set `name[:split]` (default split: train), a random `limit` rows of it when limit > 0."""
     import datasets
 
     dataset, _, part = name.partition(":")
     try:
-        return datasets.load_dataset(dataset, split=part or "train").data.table
+        rows = datasets.load_dataset(dataset, split=part or "train")
     except Exception as exc:  # the Hub raises many unrelated types when it cannot be reached
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DataError(
-            f"Hub data set {name!r} unavailable (no such file, or the Hub is unreachable): {first}"
+            f"Hub data set {name!r} unavailable (no such set, or the Hub is unreachable): {first}"
         ) from exc
+    if limit:
+        rows = rows.shuffle(seed=seed).select(range(min(limit, len(rows))))
+    return rows.to_dict()
 
 
-def _from_table(table: pa.Table, source: str, digest: str | None = None) -> Examples:
-    if table.num_rows == 0:
+def _from_columns(table: dict[str, list], source: str, digest: str | None = None) -> Examples:
+    if not table or not next(iter(table.values())):
         raise DataError(f"no rows in {source}")
-    columns = set(table.column_names)
+    columns = set(table)
     text_column = next((c for c in TEXT_COLUMNS if c in columns), None)
     if text_column is None or "label" not in columns:
         missing = "label" if text_column else f"text (or one of {', '.join(TEXT_COLUMNS[1:])})"
         raise DataError(f"{source} has no '{missing}' column (columns: {', '.join(sorted(columns))})")
-    texts = [str(t or "") for t in table.column(text_column).to_pylist()]
+    texts = [str(t or "") for t in table[text_column]]
     if text_column == "content" and "title" in columns:  # amazon_polarity: the title carries sentiment too
         texts = [
-            f"{title}. {body}" if title else body
-            for title, body in zip(table.column("title").to_pylist(), texts, strict=True)
+            f"{title}. {body}" if title else body for title, body in zip(table["title"], texts, strict=True)
         ]
-    labels = [_label(value, row, source) for row, value in enumerate(table.column("label").to_pylist())]
+    labels = [_label(value, row, source) for row, value in enumerate(table["label"])]
     return Examples(texts, labels, source, digest)
 
 

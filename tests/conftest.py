@@ -54,7 +54,7 @@ def make_tiny_base(directory: Path) -> Path:
 
 
 def tiny_config(root: Path, base: Path, **overrides: Any) -> Any:
-    """Settings of a tiny build under `root`: short windows (so fixture reviews need several), 3 epochs."""
+    """Settings of a tiny build under `root`: short windows (long reviews need several), 10 short epochs."""
     from export.config import ExportConfig
 
     settings: dict[str, Any] = {
@@ -69,9 +69,9 @@ def tiny_config(root: Path, base: Path, **overrides: Any) -> Any:
         "max_length": 32,
         "window_stride": 8,
         "max_windows": 4,
-        "epochs": 3.0,
+        "epochs": 10.0,
         "batch_size": 8,
-        "learning_rate": 1e-3,
+        "learning_rate": 3e-3,
         "parity_samples": 16,
         "max_accuracy_drop": 100.0,  # a random tiny model: the gate is tested on its own in tests/export
     }
@@ -106,3 +106,9 @@ def tiny_artifact(tiny_build: TinyBuild) -> Path:
 def checkpoint(tiny_build: TinyBuild) -> Path:
     """The tiny build's PyTorch checkpoint (safetensors + tokenizer + config), for the PyTorch peer."""
     return tiny_build.config.checkpoint_dir
+
+
+@pytest.fixture(scope="session")
+def make_tiny_config():
+    """`tiny_config(root, base, **overrides)`: settings for another tiny build (e.g. in tests/export)."""
+    return tiny_config

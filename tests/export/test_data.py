@@ -1,0 +1,111 @@
+"""Loaders: every file format, label forms, deterministic shuffles and splits, and each one-line error."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from export.data import load_examples, resolve_source, split
+from export.errors import DataError
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+def test_jsonl_with_integer_labels():
+    examples = load_examples(str(FIXTURES / "reviews.jsonl"))
+    assert len(examples) == 32
+    assert set(examples.labels) == {0, 1}
+    assert len(examples.sha256 or "") == 64
+
+
+def test_csv_with_label_names():
+    examples = load_examples(str(FIXTURES / "reviews-dev.csv"))
+    assert len(examples) == 16
+    assert examples.labels[:2] == [1, 0]  # POSITIVE, NEGATIVE
+
+
+def test_parquet_and_mixed_label_forms(tmp_path):
+    table = pa.table(
+        {"text": ["good", "bad", "fine", "awful"], "label": ["positive", "NEGATIVE", "1", "neg"]}
+    )
+    pq.write_table(table, tmp_path / "rows.parquet")
+    assert load_examples(str(tmp_path / "rows.parquet")).labels == [1, 0, 1, 0]
+
+
+def test_sentence_column_is_accepted(tmp_path):
+    path = write_jsonl(tmp_path / "sst.jsonl", [{"sentence": "a joy", "label": 1}])
+    assert load_examples(str(path)).texts == ["a joy"]
+
+
+def test_shuffle_is_deterministic_and_limit_caps():
+    source = str(FIXTURES / "reviews.jsonl")
+    first, again = load_examples(source, seed=7, limit=10), load_examples(source, seed=7, limit=10)
+    other = load_examples(source, seed=8, limit=10)
+    assert first.texts == again.texts
+    assert first.texts != other.texts
+    assert len(first) == 10
+
+
+def test_split_is_stratified_disjoint_and_deterministic():
+    examples = load_examples(str(FIXTURES / "reviews.jsonl"))
+    train, held = split(examples, 0.25, seed=1)
+    assert len(train) + len(held) == len(examples)
+    assert not set(train.texts) & set(held.texts)
+    assert held.labels.count(0) == held.labels.count(1) == 4
+    assert split(examples, 0.25, seed=1)[1].texts == held.texts
+
+
+def test_default_source_is_the_shared_reviews_when_present():
+    source, cap = resolve_source("default", "train")
+    if Path(source).exists():
+        assert (source.endswith("amazon-reviews/train.jsonl"), cap) == (True, 0)
+    else:  # a checkout without ../shared falls back to the Hub, capped to keep make model in budget
+        assert (source, cap > 0) == ("amazon_polarity:train", True)
+
+
+@pytest.mark.parametrize(
+    ("content", "suffix", "message"),
+    [
+        (None, ".jsonl", "data file not found"),
+        ("", ".jsonl", "data file is empty"),
+        ('{"review_body": "x", "label": 1}\n', ".jsonl", "no 'text"),
+        ('{"text": "x"}\n', ".jsonl", "no 'label' column"),
+        ('{"text": "x", "label": "meh"}\n', ".jsonl", "unknown label 'meh'"),
+        ('{"text": "x", "label": 2}\n', ".jsonl", "unknown label 2"),
+        ("text,label\nx,1\n", ".parquet", "cannot read"),
+        ('{"text": "x", "label": 1', ".jsonl", "line 1 is not JSON"),
+        ("[1, 2]\n", ".jsonl", "line 1 is not a JSON object"),
+    ],
+)
+def test_file_errors_are_one_clear_line(tmp_path, content, suffix, message):
+    path = tmp_path / f"data{suffix}"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(DataError, match=message) as caught:
+        load_examples(str(path))
+    assert "\n" not in str(caught.value)
+
+
+def test_unknown_label_names_the_row(tmp_path):
+    path = write_jsonl(tmp_path / "rows.jsonl", [{"text": "a", "label": 1}, {"text": "b", "label": "maybe"}])
+    with pytest.raises(DataError, match="row 2"):
+        load_examples(str(path))
+
+
+def test_hub_unreachable_is_a_data_error(monkeypatch):
+    import datasets
+
+    # The Hub is the network: tests run offline, so it is unreachable by construction (even with internet).
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
+    with pytest.raises(DataError, match="Hub data set 'amazon_polarity:test' unavailable") as caught:
+        load_examples("amazon_polarity:test")
+    assert "\n" not in str(caught.value)
