@@ -1,0 +1,58 @@
+"""Lambda entry point: REST (v1) and HTTP API (v2) resolvers sharing one Router, plus direct invokes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from handler import direct, error_mapping
+from handler.models import parse_json_body
+from handler.observability import logger, metrics, tracer
+from handler.routes import get_classifier, router
+
+OPENAPI = {
+    "title": "Sentiment API",
+    "version": "1.0.0",
+    "description": "Sentiment of product reviews (POSITIVE / NEGATIVE) by an int8 ONNX model.",
+}
+
+
+def _build(resolver: ApiGatewayResolver) -> ApiGatewayResolver:
+    resolver.include_router(router)
+    error_mapping.register(resolver)
+    # Swagger UI with its JS and CSS inlined from the Powertools package (no swagger_base_url): works offline.
+    resolver.enable_swagger(path="/swagger", **OPENAPI)
+
+    @resolver.get("/openapi.json", include_in_schema=False)
+    def openapi():  # no return annotation: validation would try to model Response
+        return Response(200, "application/json", resolver.get_openapi_json_schema(**OPENAPI))
+
+    return resolver
+
+
+rest = _build(APIGatewayRestResolver(enable_validation=True, json_body_deserializer=parse_json_body))
+http = _build(APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=parse_json_body))
+get_classifier()  # load the model during init, where Lambda gives a full CPU, not in the first request
+
+
+def _entry_for(event: Any) -> Callable[[Any, LambdaContext], dict[str, Any]]:
+    """Pick by event shape: API Gateway REST, HTTP API (v2, also function URLs), or a bare direct invoke."""
+    if not isinstance(event, dict) or not isinstance(event.get("requestContext"), dict):
+        return direct.invoke
+    if "httpMethod" in event:
+        return rest.resolve
+    if event.get("version") == "2.0" and "http" in event["requestContext"]:
+        return http.resolve
+    return direct.invoke
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
+    return _entry_for(event)(event, context)

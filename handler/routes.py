@@ -1,0 +1,88 @@
+"""The API's routes on one Router, shared by the REST (v1) and HTTP API (v2) resolvers, and the predict
+service that direct invokes call too."""
+
+from __future__ import annotations
+
+import time
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.event_handler.router import Router
+from aws_lambda_powertools.metrics import MetricUnit
+
+from handler.inference import Classifier
+from handler.models import ErrorResponse, HealthResponse, PredictionOut, PredictRequest, PredictResponse
+from handler.observability import logger, metrics, tracer
+from handler.settings import get_settings
+
+router = Router()
+
+
+@cache
+def get_classifier() -> Classifier:
+    """The model of MODEL_DIR, loaded once per container (app.py calls this at init)."""
+    settings = get_settings()
+    return Classifier.from_dir(settings.model_dir, threads=settings.ort_threads)
+
+
+def predict(request: PredictRequest) -> PredictResponse:
+    """Classify the request's texts; the one code path behind POST /predict and direct invokes."""
+    classifier = get_classifier()
+    started = time.perf_counter()
+    with tracer.provider.in_subsegment("## tokenize"):
+        windows = classifier.encode(request.items)
+    with tracer.provider.in_subsegment("## inference"):
+        predictions = classifier.predict(windows)
+    latency_ms = (time.perf_counter() - started) * 1000
+    window_count = int(windows.counts.sum())
+    truncated = int(windows.truncated.sum())
+    metrics.add_metric(name="ModelLatency", unit=MetricUnit.Milliseconds, value=latency_ms)
+    metrics.add_metric(name="TextsPerRequest", unit=MetricUnit.Count, value=len(predictions))
+    metrics.add_metric(name="Windows", unit=MetricUnit.Count, value=window_count)
+    metrics.add_metric(name="TruncatedTexts", unit=MetricUnit.Count, value=truncated)
+    # Counts and timings only: review text is never logged.
+    logger.info(
+        "predicted",
+        extra={"texts": len(predictions), "windows": window_count, "truncated": truncated, "ms": latency_ms},
+    )
+    return PredictResponse(
+        predictions=[
+            PredictionOut(
+                label=p.label,
+                score=p.score,
+                windows=p.windows,
+                truncated=p.truncated,
+                scores=p.scores if request.all_scores else None,
+            )
+            for p in predictions
+        ],
+        model=classifier.model_id,
+    )
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"model": ErrorResponse}}}
+
+
+@router.post(
+    "/predict",
+    summary="Sentiment of one review or a batch",
+    responses={
+        200: {"description": "One prediction per text, in order"},
+        413: _error("Body over the size limit"),
+        422: _error("Invalid request: the message says what and the limit"),
+        500: _error("Internal error; quote the requestId"),
+    },
+)
+def post_predict(request: PredictRequest) -> PredictResponse:
+    return predict(request)
+
+
+@router.get("/health", summary="Liveness: the model is loaded")
+def get_health() -> HealthResponse:
+    return HealthResponse(status="ok", model=get_classifier().model_id)
+
+
+@router.get("/model", summary="The served artifact's manifest: provenance, metrics, limits")
+def get_model() -> dict[str, Any]:
+    return get_classifier().manifest
