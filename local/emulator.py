@@ -27,7 +27,21 @@ SAM_CLI_VERSION = "1.170.0"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CACHE_DIR = REPO_ROOT / "build" / "cache"
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
+HANDLER = "handler.app.lambda_handler"
 _ARCHES = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}
+
+
+def handler_env(model_dir: Path, **extra: str) -> dict[str, str]:
+    """Environment for this project's handler outside AWS: what the CDK stack sets, tracing off (no X-Ray
+    daemon here), and the model directory."""
+    return {
+        "MODEL_DIR": str(Path(model_dir).resolve()),
+        "POWERTOOLS_SERVICE_NAME": "sentiment-api",
+        "POWERTOOLS_METRICS_NAMESPACE": "SentimentApi",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "TOKENIZERS_PARALLELISM": "false",
+        **extra,
+    }
 
 
 class EmulatorError(RuntimeError):
@@ -103,9 +117,14 @@ class RunningFunction:
 
     def invoke(self, event: Any, timeout: float = 60.0) -> Any:
         """POST one event and return the decoded JSON answer (the function's return value)."""
-        request = urllib.request.Request(self.url, data=json.dumps(event).encode(), method="POST")
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return json.loads(response.read())
+        return invoke(self.url, event, timeout)
+
+
+def invoke(url: str, event: Any, timeout: float = 60.0) -> Any:
+    """POST an event to an emulator invoke URL and return the decoded JSON answer."""
+    request = urllib.request.Request(url, data=json.dumps(event).encode(), method="POST")
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.loads(response.read())
 
 
 def _wait_listening(port: int, process: subprocess.Popen, timeout: float) -> None:
