@@ -115,7 +115,7 @@ class ExportConfig:
         if unknown:
             raise ConfigError(f"unknown setting(s) in {path}: {', '.join(unknown)}")
         typed = {k: Path(v) if known[k].type == "Path" else v for k, v in values.items()}
-        return replace(cls(), **typed, **overrides)
+        return replace(cls(), **(typed | overrides))
 
 
 def field_specs() -> list[tuple[str, type, Any, str]]:

@@ -1,0 +1,103 @@
+"""Settings and the command line: bad input exits 2 with one `error:` line, never a stack trace."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from export.config import ExportConfig
+from export.errors import ConfigError
+
+ROOT = Path(__file__).parents[2]
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+def run_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "export", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], fragment: str) -> None:
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1
+    assert fragment in errors[0]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"max_length": 0}, "max_length"),
+        ({"window_stride": 200}, "window_stride"),
+        ({"quantization": "int4"}, "quantization"),
+        ({"dev_fraction": 1.5}, "dev_fraction"),
+        ({"epochs": -1}, "epochs"),
+    ],
+)
+def test_bad_setting_names_the_field(overrides, field):
+    with pytest.raises(ConfigError, match=field):
+        ExportConfig(**overrides)
+
+
+def test_json_config_file_then_explicit_options(tmp_path):
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"epochs": 3, "output": "out/model", "quantization": "arm64"}))
+    cfg = ExportConfig.from_json_file(path, epochs=1.0)
+    assert (cfg.epochs, cfg.output, cfg.quantization) == (1.0, Path("out/model"), "arm64")
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [("{not json", "cannot read config file"), ("[1]", "JSON object"), ('{"epoch": 1}', "unknown setting")],
+)
+def test_bad_json_config_file(tmp_path, content, message):
+    path = tmp_path / "settings.json"
+    path.write_text(content)
+    with pytest.raises(ConfigError, match=message):
+        ExportConfig.from_json_file(path)
+
+
+def test_cli_bad_setting_exits_2_in_one_line():
+    assert_one_line_error(run_cli("build", "--max-length", "0"), "max_length must be > 0")
+
+
+def test_cli_missing_train_file_exits_2_in_one_line(tmp_path):
+    result = run_cli(
+        "build", "--train-data", str(tmp_path / "missing.jsonl"), "--output", str(tmp_path / "m")
+    )
+    assert_one_line_error(result, "data file not found")
+    assert not (tmp_path / "m").exists()
+
+
+def test_cli_evaluate_on_a_directory_that_is_no_artifact(tmp_path):
+    result = run_cli("evaluate", "--model", str(tmp_path), "--data", str(FIXTURES / "reviews-dev.csv"))
+    assert_one_line_error(result, "is not a model artifact")
+
+
+def test_cli_evaluate_writes_reports(tiny_build, tmp_path):
+    data = FIXTURES / "reviews-dev.csv"
+    args = [
+        "evaluate",
+        "--model",
+        str(tiny_build.artifact),
+        "--data",
+        str(data),
+        "--reports-dir",
+        str(tmp_path),
+    ]
+    result = run_cli(*args)
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "eval-fixtures-reviews-dev.json").read_text())
+    assert report["metrics"]["n"] == 16
+    # the build scored the same dev file with the same serving code
+    assert report["metrics"] == tiny_build.manifest["metrics"]["int8"]
+    assert report["data"]["sha256"]
+    assert "| POSITIVE |" in (tmp_path / "eval-fixtures-reviews-dev.md").read_text()
