@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+# The feature flags `cdk synth` reads from cdk.json: the tests synthesize with the same ones.
+CDK_JSON_CONTEXT = json.loads((Path(__file__).resolve().parents[2] / "cdk.json").read_text())["context"]
 OPTIONS_CONTEXT = {
     "auth": "iam",
     "publicDocs": "false",
@@ -54,7 +56,7 @@ def synthesize(outdir: Path, context: dict[str, str]) -> Synthesized:
 
     from infra.app import build_app
 
-    app, stack = build_app(context=context, environ={}, outdir=str(outdir))
+    app, stack = build_app(context=CDK_JSON_CONTEXT | context, environ={}, outdir=str(outdir))
     try:
         app.synth()
     except RuntimeError as exc:  # the validation plugin refused: keep the report for the nag test

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from infra_synth import Synthesized
+from infra_synth import CDK_JSON_CONTEXT, Synthesized
 
 README = Path(__file__).resolve().parents[2] / "infra" / "README.md"
 
@@ -52,7 +52,7 @@ def test_an_unacknowledged_finding_fails_the_synth(tmp_path: Path) -> None:
 
     from infra.app import build_app
 
-    app, stack = build_app(environ={}, outdir=str(tmp_path))
+    app, stack = build_app(context=CDK_JSON_CONTEXT, environ={}, outdir=str(tmp_path))
     sns.Topic(stack, "Unchecked")
     with pytest.raises(RuntimeError, match=r"AwsSolutions-SNS3"):
         app.synth()
