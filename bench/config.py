@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 DEV_SETS = ("amazon-reviews", "amazon-sentences", "sst2")
@@ -49,8 +49,3 @@ class BenchConfig:
         return replace(
             self, warmup=1, repeat_single=3, repeat_batch=2, batch_size=4, cold_starts=1, accuracy_limit=8
         )
-
-
-def config_fields() -> list:
-    """The dataclass fields, for generating the CLI."""
-    return list(fields(BenchConfig))

@@ -6,19 +6,9 @@ They are picked deterministically (first match in file order) so two runs compar
 from __future__ import annotations
 
 import itertools
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
 from bench.errors import BenchError
-
-
-@dataclass(frozen=True)
-class Labelled:
-    """Texts with 0/1 labels (1 = positive), as the shared dev sets store them."""
-
-    texts: list[str]
-    labels: list[int]
 
 
 @dataclass(frozen=True)
@@ -28,38 +18,6 @@ class Inputs:
     short: str
     long: str
     batch: list[str]
-
-
-def load_jsonl(path: Path, limit: int = 0) -> Labelled:
-    """Read a `text` + `label` JSON Lines file.
-
-    Args:
-        path: the file.
-        limit: keep only the first `limit` rows (0 keeps all).
-
-    Raises:
-        BenchError: the file is missing, empty or a row lacks `text`/`label`.
-    """
-    if not path.is_file():
-        raise BenchError(f"data file not found: {path}")
-    texts, labels = [], []
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                texts.append(str(row["text"]))
-                labels.append(int(row["label"]))
-            except (ValueError, KeyError, TypeError) as err:
-                raise BenchError(
-                    f"{path}:{number}: expected a JSON object with text and label ({err})"
-                ) from err
-            if limit and len(texts) == limit:
-                break
-    if not texts:
-        raise BenchError(f"data file is empty: {path}")
-    return Labelled(texts, labels)
 
 
 def pick_inputs(reviews: list[str], max_length: int, batch_size: int) -> Inputs:

@@ -1,0 +1,118 @@
+"""Smoke test: `python -m bench --quick` end to end on the tiny artifact, so the benchmark cannot rot.
+
+Everything real runs (emulator, both handlers, floor, accuracy, sizes, cost, reports, plots), with tiny
+repetition counts; the numbers are checked for shape and consistency, never for speed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench.__main__ import main
+from export.data import load_examples
+
+SYSTEMS = {"ours", "floor", "peer"}
+SHAPES = {"short", "long", "batch"}
+DEV_FILE = Path(__file__).parents[1] / "fixtures" / "reviews-dev.csv"
+
+
+@pytest.fixture(scope="module")
+def dev_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder laid out like ../shared/data, holding the hand-written fixture reviews."""
+    root = tmp_path_factory.mktemp("data")
+    (root / "amazon-reviews").mkdir()
+    examples = load_examples(str(DEV_FILE))  # CSV with label names; the bench reads <set>/dev.jsonl
+    rows = (json.dumps({"text": t, "label": y}) for t, y in zip(examples.texts, examples.labels, strict=True))
+    (root / "amazon-reviews" / "dev.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return root
+
+
+def options(build, data: Path, out: Path) -> list[str]:
+    return [
+        "--model-dir",
+        str(build.artifact),
+        "--checkpoint-dir",
+        str(build.config.checkpoint_dir),
+        "--fp32-dir",
+        str(build.config.fp32_dir),
+        "--data-dir",
+        str(data),
+        "--out-dir",
+        str(out),
+    ]
+
+
+@pytest.fixture(scope="module")
+def report(tiny_build, dev_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One quick run over every dev row (16), with an image name that cannot exist."""
+    out = tmp_path_factory.mktemp("reports")
+    assert (
+        main(
+            [
+                *options(tiny_build, dev_data, out),
+                "--quick",
+                "--accuracy-limit",
+                "0",
+                "--image-name",
+                "no-such-image-for-bench-tests",
+            ]
+        )
+        == 0
+    )
+    return out
+
+
+@pytest.fixture(scope="module")
+def results(report: Path) -> dict:
+    return json.loads((report / "bench.json").read_text())
+
+
+def test_reports_and_plots_are_written(report: Path) -> None:
+    assert "## Headline (peer / ours)" in (report / "bench.md").read_text()
+    for name in ("latency", "cold_start", "accuracy", "cost"):
+        assert (report / f"bench-{name}.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_every_system_is_timed_on_every_shape(results: dict) -> None:
+    assert set(results["latency"]) == SYSTEMS
+    for shapes in results["latency"].values():
+        assert set(shapes) == SHAPES
+        assert shapes["batch"]["items"] == 4  # --quick batch size
+        assert all(0 < s["p50_ms"] <= s["p95_ms"] for s in shapes.values())
+    for system in ("ours", "peer"):
+        assert len(results["cold_start"][system]["samples_ms"]) == 1
+        assert results["memory"][system]["peak_rss_mb"] > 20  # a Python runtime with a model loaded
+
+
+def test_served_accuracy_is_the_export_evaluation(results: dict, tiny_build) -> None:
+    """The int8 row goes through the serving code on the same rows as the build's own dev evaluation."""
+    int8 = results["accuracy"]["int8"]["amazon-reviews"]
+    assert int8["n"] == 16
+    assert int8["accuracy"] == pytest.approx(tiny_build.manifest["metrics"]["int8"]["accuracy"])
+    assert set(results["accuracy"]) == {"int8", "fp32", "peer", "vader"}
+
+
+def test_cost_skips_sizes_the_function_does_not_fit(results: dict) -> None:
+    for row in results["cost"]:
+        fits = row["memory_mb"] >= results["memory"][row["system"]]["peak_rss_mb"]
+        assert (row["usd_per_million"] is not None) == fits
+    assert results["size"]["ours"]["image_mb"] is None
+    assert results["size"]["peer"]["total_mb"] > results["size"]["ours"]["total_mb"]  # torch is in it
+
+
+def test_bad_option_is_one_line_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--cold-starts", "0"])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == "error: cold_starts must be >= 1, got 0\n"
+
+
+def test_missing_model_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--model-dir", str(tmp_path / "absent"), "--out-dir", str(tmp_path)])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.startswith(f"error: {tmp_path / 'absent'} not found")
+    assert not (tmp_path / "bench.json").exists()
