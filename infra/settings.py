@@ -91,7 +91,7 @@ class Settings:
     service_name: str = _setting("sentiment-api", str, "POWERTOOLS_SERVICE_NAME (logs, traces, metrics)")
     metrics_namespace: str = _setting("SentimentApi", str, "POWERTOOLS_METRICS_NAMESPACE for EMF metrics")
     auth: str = _setting("api_key", str, "api_key (API key + usage plan) or iam (SigV4-signed calls)")
-    public_docs: bool = _setting(True, _parse_bool, "GET /health, /docs, /openapi.json need no auth")
+    public_docs: bool = _setting(True, _parse_bool, "GET /health, /openapi.json, /swagger need no auth")
     stage_name: str = _setting("v1", str, "API Gateway stage name (last part of the URL)")
     throttle_rate: float = _setting(50.0, float, "steady requests/s for the stage and each API key")
     throttle_burst: int = _setting(100, int, "burst requests for the stage and each API key")

@@ -67,6 +67,8 @@ class SentimentStack(Stack):
             function=self.function.function,
             latency_alarm_ms=settings.latency_alarm_ms,
             alarm_email=settings.alarm_email,
+            metrics_namespace=settings.metrics_namespace,
+            service_name=settings.service_name,
         )
         self._outputs()
 
@@ -87,10 +89,17 @@ class SentimentStack(Stack):
 
 
 def _environment(settings: Settings) -> dict[str, str]:
-    """The handler's configuration: Powertools reads these names itself; never log request events."""
-    return {
+    """The handler's configuration: Powertools reads these names itself; never log request events.
+
+    With CORS on, the allowed origins go to the handler too (SENTIMENT_CORS_ORIGINS, the handler's
+    settings prefix): API Gateway answers preflights, but the Lambda-proxy answers carry the headers.
+    """
+    environment = {
         "POWERTOOLS_SERVICE_NAME": settings.service_name,
         "POWERTOOLS_METRICS_NAMESPACE": settings.metrics_namespace,
         "POWERTOOLS_LOG_LEVEL": settings.log_level,
         "POWERTOOLS_LOGGER_LOG_EVENT": "false",
     }
+    if settings.cors_origins:
+        environment["SENTIMENT_CORS_ORIGINS"] = ",".join(settings.cors_origins)
+    return environment

@@ -12,6 +12,8 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 PERIOD = Duration.minutes(5)
+# EMF metrics the handler emits (handler/routes.py), with Powertools' default `service` dimension.
+HANDLER_METRICS = ("ModelLatency", "TextsPerRequest", "Windows", "TruncatedTexts")
 # Below this many requests in a period the 4XX share is noise (one bad call would be 100 %).
 MIN_REQUESTS_FOR_4XX_RATE = 20
 MAX_4XX_PERCENT = 25
@@ -40,13 +42,15 @@ class ServiceAlarms(Construct):
         function: lambda_.IFunction,
         latency_alarm_ms: int,
         alarm_email: str | None,
+        metrics_namespace: str,
+        service_name: str,
     ) -> None:
         super().__init__(scope, construct_id)
         self.topic = sns.Topic(self, "Topic", display_name="Sentiment API alarms", enforce_ssl=True)
         Validations.of(self.topic).acknowledge(Acknowledgment(id="AwsSolutions-SNS2", reason=_SNS2_REASON))
         if alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
-        metrics = _metrics(api, function)
+        metrics = _metrics(api, function) | _handler_metrics(metrics_namespace, service_name)
         self.alarms = {
             "Api5xx": self._alarm("Api5xx", metrics["5xx"], 1, 1, "API answered 5XX (internal error)"),
             "Api4xxRate": self._alarm(
@@ -106,6 +110,21 @@ def _metrics(api: apigw.RestApi, function: lambda_.IFunction) -> dict[str, cloud
     }
 
 
+def _handler_metrics(namespace: str, service: str) -> dict[str, cloudwatch.IMetric]:
+    def metric(name: str, statistic: str) -> cloudwatch.Metric:
+        return cloudwatch.Metric(
+            namespace=namespace,
+            metric_name=name,
+            dimensions_map={"service": service},
+            statistic=statistic,
+            period=PERIOD,
+            label=f"{name} {statistic}",
+        )
+
+    found = {f"{name}_sum": metric(name, "Sum") for name in HANDLER_METRICS[1:]}
+    return found | {"model_p50": metric("ModelLatency", "p50"), "model_p99": metric("ModelLatency", "p99")}
+
+
 def _dashboard(
     scope: Construct, metrics: dict[str, cloudwatch.IMetric], alarms: list[cloudwatch.Alarm]
 ) -> cloudwatch.Dashboard:
@@ -125,6 +144,15 @@ def _dashboard(
             [
                 graph("Lambda invocations, errors, throttles", "invocations", "errors", "throttles"),
                 graph("Lambda duration p50 / p99 (ms)", "p50", "p99"),
+                graph("Model latency p50 / p99 (ms, handler)", "model_p50", "model_p99"),
+            ],
+            [
+                graph(
+                    "Texts, windows, truncated texts (handler)",
+                    "TextsPerRequest_sum",
+                    "Windows_sum",
+                    "TruncatedTexts_sum",
+                )
             ],
         ],
     )

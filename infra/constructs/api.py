@@ -12,7 +12,8 @@ from constructs import Construct
 from infra.constructs.log_group import retained_log_group
 
 PROTECTED_ROUTES = (("POST", "predict"), ("GET", "model"))
-PUBLIC_ROUTES = (("GET", "health"), ("GET", "openapi.json"), ("GET", "docs"))
+# The paths the handler serves (handler/routes.py, handler/app.py: Swagger UI at /swagger).
+PUBLIC_ROUTES = (("GET", "health"), ("GET", "openapi.json"), ("GET", "swagger"))
 # Shape only: the handler owns the limits (text length, batch size) and answers 422 with the details;
 # the gateway rejects what is not even the right shape before it costs a Lambda invocation.
 PREDICT_SCHEMA = apigw.JsonSchema(
@@ -29,15 +30,27 @@ PREDICT_SCHEMA = apigw.JsonSchema(
     },
     one_of=[apigw.JsonSchema(required=["text"]), apigw.JsonSchema(required=["texts"])],
 )
-# Gateway-made errors get JSON bodies a person can act on; 422 matches the handler's validation errors.
+# Errors made by API Gateway itself answer the handler's ErrorResponse shape (statusCode, message,
+# errors[field, problem], requestId); 422 for a body of the wrong shape, as the handler answers.
 _ERRORS = {
-    "BAD_REQUEST_BODY": ("422", 'send a JSON object with \\"text\\" (a string) or \\"texts\\" (a list)'),
-    "INVALID_API_KEY": ("403", "send the API key in the x-api-key header"),
-    "MISSING_AUTHENTICATION_TOKEN": ("403", "no such route or method, or the request is not signed"),
-    "THROTTLED": ("429", "too many requests: retry with backoff"),
-    "QUOTA_EXCEEDED": ("429", "daily quota of this API key used up"),
-    "DEFAULT_4XX": (None, "the request was refused by API Gateway"),
-    "DEFAULT_5XX": (None, "API Gateway could not complete the request: retry later"),
+    "BAD_REQUEST_BODY": (
+        "422",
+        "body",
+        'a JSON object with "text" (a string) or "texts" (a list of strings)',
+    ),
+    "INVALID_API_KEY": ("403", "x-api-key", "send a valid API key in the x-api-key header"),
+    "MISSING_AUTHENTICATION_TOKEN": (
+        "403",
+        "request",
+        "no such route or method, or the request is not signed",
+    ),
+    "ACCESS_DENIED": ("403", "request", "the caller is not allowed to call this route"),
+    "REQUEST_TOO_LARGE": ("413", "body", "the body is over API Gateway's 10 MB limit"),
+    "THROTTLED": ("429", "request", "too many requests: retry with exponential backoff"),
+    "QUOTA_EXCEEDED": ("429", "x-api-key", "this API key's daily quota is used up (resets at 00:00 UTC)"),
+    "INTEGRATION_TIMEOUT": ("504", "request", "no answer within 29 s: retry, or send fewer texts"),
+    "DEFAULT_4XX": (None, "request", "refused by API Gateway"),
+    "DEFAULT_5XX": (None, "request", "API Gateway could not complete the request: retry later"),
 }
 _ACCESS_LOG = {
     "requestId": "$context.requestId",
@@ -160,16 +173,13 @@ class SentimentRestApi(Construct):
     def _add_gateway_responses(self, cors_origins: tuple[str, ...]) -> None:
         # A gateway response header is static, so it can name one allowed origin, not a list.
         headers = {"Access-Control-Allow-Origin": f"'{cors_origins[0]}'"} if len(cors_origins) == 1 else None
-        for name, (status, hint) in _ERRORS.items():
+        for name, (status, field, problem) in _ERRORS.items():
             self.api.add_gateway_response(
                 name.replace("_", "-").lower(),
                 type=getattr(apigw.ResponseType, name.replace("XX", "_XX")),
                 status_code=status,
                 response_headers=headers,
-                templates={
-                    "application/json": '{"message": $context.error.messageString, '
-                    f'"hint": "{hint}", "requestId": "$context.requestId"}}'
-                },
+                templates={"application/json": _error_template(status, field, problem)},
             )
 
     def _add_usage_plan(self, rate: float, burst: int, quota: int) -> None:
@@ -196,6 +206,17 @@ class SentimentRestApi(Construct):
         for method in self.api.methods:
             if method.http_method == "OPTIONS":
                 _acknowledge(method, "AwsSolutions-APIG4", _REASONS["open"])
+
+
+def _error_template(status: str | None, field: str, problem: str) -> str:
+    """The body template; API Gateway substitutes $context variables (messageString comes quoted)."""
+    body: dict[str, object] = {"statusCode": int(status)} if status else {}
+    body |= {
+        "message": "MESSAGE",
+        "errors": [{"field": field, "problem": problem}],
+        "requestId": "$context.requestId",
+    }
+    return json.dumps(body).replace('"MESSAGE"', "$context.error.messageString")
 
 
 def _cors(origins: tuple[str, ...]) -> apigw.CorsOptions | None:

@@ -82,3 +82,6 @@ def test_dashboard_shows_the_alarms_and_metrics(default_stack: Synthesized) -> N
         assert alarm_id in body
     for metric in ("5XXError", "4XXError", "Latency", "Invocations", "Duration", "Throttles"):
         assert metric in body
+    # The handler's EMF metrics, in its namespace with Powertools' service dimension.
+    for metric in ("ModelLatency", "TextsPerRequest", "Windows", "TruncatedTexts"):
+        assert f'\\"SentimentApi\\",\\"{metric}\\",\\"service\\",\\"sentiment-api\\"' in body

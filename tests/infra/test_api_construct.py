@@ -9,8 +9,14 @@ import pytest
 from aws_cdk.assertions import Match
 from infra_synth import Synthesized, only, resources
 
-ROUTES = {("POST", "predict"), ("GET", "model"), ("GET", "health"), ("GET", "openapi.json"), ("GET", "docs")}
-PUBLIC = {"health", "openapi.json", "docs"}
+ROUTES = {
+    ("POST", "predict"),
+    ("GET", "model"),
+    ("GET", "health"),
+    ("GET", "openapi.json"),
+    ("GET", "swagger"),
+}
+PUBLIC = {"health", "openapi.json", "swagger"}
 
 
 def methods(synth: Synthesized) -> dict[tuple[str, str], dict[str, Any]]:
@@ -118,23 +124,27 @@ def test_account_logging_role_is_set_before_the_stage(default_stack: Synthesized
 
 @pytest.mark.parametrize(
     ("response_type", "status"),
-    [
-        ("BAD_REQUEST_BODY", "422"),
-        ("INVALID_API_KEY", "403"),
-        ("THROTTLED", "429"),
-        ("QUOTA_EXCEEDED", "429"),
-    ],
+    [("BAD_REQUEST_BODY", 422), ("INVALID_API_KEY", 403), ("THROTTLED", 429), ("QUOTA_EXCEEDED", 429)],
 )
-def test_gateway_errors_answer_json_with_a_hint(
-    default_stack: Synthesized, response_type: str, status: str
+def test_gateway_errors_answer_like_the_handler(
+    default_stack: Synthesized, response_type: str, status: int
 ) -> None:
-    responses = {r["ResponseType"]: r for r in map(lambda r: r["Properties"], _gateway(default_stack))}
+    responses = {r["Properties"]["ResponseType"]: r["Properties"] for r in _gateway(default_stack)}
     response = responses[response_type]
-    assert response["StatusCode"] == status
+    assert response["StatusCode"] == str(status)
     # API Gateway substitutes these variables; messageString is already a quoted JSON string.
     body = response["ResponseTemplates"]["application/json"]
     body = body.replace("$context.error.messageString", '"Forbidden"').replace("$context.requestId", "abc")
-    assert set(json.loads(body)) == {"message", "hint", "requestId"}
+    parsed = json.loads(body)
+    assert (parsed["statusCode"], parsed["message"], parsed["requestId"]) == (status, "Forbidden", "abc")
+    assert parsed["errors"][0]["problem"]
+
+
+def test_default_gateway_errors_keep_their_status(default_stack: Synthesized) -> None:
+    responses = {r["Properties"]["ResponseType"]: r["Properties"] for r in _gateway(default_stack)}
+    for response_type in ("DEFAULT_4XX", "DEFAULT_5XX"):
+        assert "StatusCode" not in responses[response_type]
+        assert "statusCode" not in responses[response_type]["ResponseTemplates"]["application/json"]
 
 
 def _gateway(synth: Synthesized) -> list[dict[str, Any]]:

@@ -26,7 +26,9 @@ def test_image_function_defaults(default_stack: Synthesized) -> None:
             },
         },
     )
-    assert "ReservedConcurrentExecutions" not in only(default_stack, "AWS::Lambda::Function")
+    function = only(default_stack, "AWS::Lambda::Function")
+    assert "ReservedConcurrentExecutions" not in function
+    assert "SENTIMENT_CORS_ORIGINS" not in function["Environment"]["Variables"]
 
 
 def test_options_arm64_memory_and_reserved_concurrency(options_stack: Synthesized) -> None:
@@ -34,6 +36,9 @@ def test_options_arm64_memory_and_reserved_concurrency(options_stack: Synthesize
         "AWS::Lambda::Function",
         {"Architectures": ["arm64"], "MemorySize": 3008, "ReservedConcurrentExecutions": 10},
     )
+    # With CORS on, the handler adds the headers to its own (Lambda-proxy) answers.
+    variables = only(options_stack, "AWS::Lambda::Function")["Environment"]["Variables"]
+    assert variables["SENTIMENT_CORS_ORIGINS"] == "https://app.example.com"
 
 
 def test_image_asset_is_built_for_the_function_architecture(
