@@ -46,7 +46,7 @@ test: install ## lint + every test not marked slow (HF Hub offline)
 	HF_HUB_OFFLINE=1 $(PY) -m pytest
 
 .PHONY: test-slow
-test-slow: install ## the slow tests: image build with buildah and image-test
+test-slow: install image-deps ## the slow tests: image build with buildah and image-test
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -m slow
 
 .PHONY: model
@@ -76,17 +76,21 @@ invoke: install ## call the function with boto3 (local emulator, or FUNCTION=nam
 bench: install $(MODEL_DIR)/manifest.json ## latency, cold start, size, accuracy, cost vs the PyTorch peer
 	$(PY) -m bench
 
+.PHONY: image-deps
+image-deps: install ## install buildah and mmdebstrap with apt when missing
+	$(PY) -m image deps
+
 .PHONY: local-base
-local-base: install ## stand-in for the ECR Lambda base image (Debian + awslambdaric + RIE), via mmdebstrap
+local-base: install image-deps ## stand-in for the ECR Lambda base image (Debian + awslambdaric + RIE), via mmdebstrap
 	$(PY) -m image local-base
 
 .PHONY: image
-image: install $(MODEL_DIR)/manifest.json ## the Lambda container image (docker, else buildah)
-	$(PY) -m image build
+image: install image-deps $(MODEL_DIR)/manifest.json ## the Lambda container image (docker, else buildah)
+	$(PY) -m image build --model $(MODEL_DIR)
 
 .PHONY: image-test
-image-test: install ## run the built image and send it REST v1, HTTP v2 and direct events
-	$(PY) -m image test
+image-test: install image-deps ## run the built image and send it REST v1, HTTP v2 and direct events
+	$(PY) -m image test --model $(MODEL_DIR)
 
 .PHONY: synth
 synth: install ## cdk synth, offline, with cdk-nag

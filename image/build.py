@@ -1,0 +1,130 @@
+"""Build the Lambda container image from the root Dockerfile: Docker when a daemon answers, else buildah.
+
+With buildah the AWS base is used when it is present or can be pulled; otherwise the local stand-in
+(`make local-base`, built on demand). The build context is the repository root, exactly what CDK hashes and
+builds, unless the model comes from another directory (tests): then a small context is staged with it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import tempfile
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+from handler.inference import ARTIFACT_FILES
+from image.local_base import STANDIN_IMAGE, build_local_base
+from image.tools import BUILDAH, REPO, ImageError, buildah_has_image, ca_volume, pick_engine, run
+
+log = logging.getLogger(__name__)
+
+AWS_BASE = "public.ecr.aws/lambda/python:3.12"
+IMAGE = "localhost/sentiment-api:latest"
+DEFAULT_MODEL = REPO / "build/model"
+# What the Dockerfile copies besides the model; a staged context holds exactly these.
+CONTEXT_ITEMS = ("Dockerfile", ".dockerignore", "requirements/runtime.txt", "handler")
+
+
+@dataclass(frozen=True)
+class BuiltImage:
+    """The result of a build: which engine made it, from which base, and its uncompressed size."""
+
+    tag: str
+    engine: str
+    base: str
+    size: str
+
+
+def check_model(model_dir: Path) -> None:
+    """Refuse a model directory the handler would refuse, before spending minutes on a build.
+
+    Raises:
+        ImageError: the directory or one of the artifact files is missing.
+    """
+    missing = [name for name in ARTIFACT_FILES if not (model_dir / name).is_file()]
+    if missing:
+        raise ImageError(f"{model_dir} has no {', '.join(missing)}: run `make model` first")
+
+
+def build_context(model_dir: Path, stack: ExitStack) -> Path:
+    """The repository root for build/model; else a temporary copy of the context holding `model_dir`."""
+    if model_dir.resolve() == DEFAULT_MODEL.resolve():
+        return REPO
+    staged = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sentiment-image-")))
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for item in CONTEXT_ITEMS:
+        source, target = REPO / item, staged / item
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=ignore)
+        else:
+            shutil.copy2(source, target)
+    shutil.copytree(model_dir, staged / "build/model")
+    return staged
+
+
+def buildah_base() -> str:
+    """The AWS base when buildah has it or can pull it; else the stand-in, built first if missing."""
+    if buildah_has_image(AWS_BASE):
+        return AWS_BASE
+    try:
+        run([*BUILDAH, "pull", "--quiet", AWS_BASE], capture=True, timeout=600)
+        return AWS_BASE
+    except ImageError as exc:
+        log.info("cannot pull %s (%s); using the local stand-in %s", AWS_BASE, exc, STANDIN_IMAGE)
+    if not buildah_has_image(STANDIN_IMAGE):
+        log.info("%s is missing: building it (make local-base)", STANDIN_IMAGE)
+        build_local_base(STANDIN_IMAGE)
+    return STANDIN_IMAGE
+
+
+def image_size(tag: str, engine: str) -> str:
+    """The image's uncompressed size as its engine reports it."""
+    if engine == "docker":
+        size = int(run(["docker", "image", "inspect", "--format", "{{.Size}}", tag], capture=True))
+        return f"{size / 1e6:.0f} MB"
+    return json.loads(run([*BUILDAH, "images", "--json", tag], capture=True))[0]["size"]
+
+
+def build_image(
+    model_dir: Path = DEFAULT_MODEL, tag: str = IMAGE, base: str | None = None, engine: str | None = None
+) -> BuiltImage:
+    """Build the image with the model of `model_dir` and return what was built.
+
+    Args:
+        model_dir: artifact directory baked into the image (the export/ contract).
+        tag: image name to give the result.
+        base: base image; by default the AWS base, or the stand-in when buildah cannot pull it.
+        engine: "docker" or "buildah"; by default docker when a daemon answers.
+
+    Raises:
+        ImageError: the model is incomplete or the build failed.
+    """
+    check_model(model_dir)
+    engine = engine or pick_engine()
+    with ExitStack() as stack:
+        context = build_context(model_dir, stack)
+        if engine == "docker":
+            base = base or AWS_BASE
+            run(["docker", "build", "--build-arg", f"BASE_IMAGE={base}", "--tag", tag, context])
+        else:
+            base = base or buildah_base()
+            log.info("building %s on %s with buildah", tag, base)
+            run(
+                [
+                    *BUILDAH,
+                    "bud",
+                    "--isolation",
+                    "chroot",
+                    *ca_volume(),
+                    "--build-arg",
+                    f"BASE_IMAGE={base}",
+                    "--tag",
+                    tag,
+                    context,
+                ]
+            )
+    return BuiltImage(tag=tag, engine=engine, base=base, size=image_size(tag, engine))
