@@ -12,7 +12,7 @@ import os
 import sys
 
 from infra.cdk_cli import REPO_ROOT, CliError, run_cdk
-from infra.preflight import PreflightError, check_deploy
+from infra.preflight import PreflightError, Target, check_aws, check_deploy
 from infra.settings import Settings, SettingsError
 
 OUTPUTS_FILE = REPO_ROOT / "build" / "cdk-outputs.json"
@@ -20,33 +20,39 @@ MODEL_DIR = REPO_ROOT / "build" / "model"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
+    commands = {"synth": _synth, "deploy": _deploy, "destroy": _destroy}
     try:
-        settings = _settings(args.context)
-        if args.command == "synth":
-            run_cdk("synth", ["--quiet", "--output", args.output], args.context)
-            print(f"synthesized {settings.stack_name} into {args.output} (cdk-nag AwsSolutions: no findings)")
-        elif args.command == "deploy":
-            target = check_deploy(MODEL_DIR)
-            print(f"deploying {settings.stack_name} to {target.account}/{target.region}")
-            deploy_args = [
-                settings.stack_name,
-                "--require-approval",
-                "never",
-                "--outputs-file",
-                str(OUTPUTS_FILE),
-            ]
-            # Deploy exactly where the preflight looked, whichever variable named the region.
-            region_env = {"AWS_REGION": target.region, "AWS_DEFAULT_REGION": target.region}
-            run_cdk("deploy", deploy_args, args.context, region_env)
-            print(_how_to_call(settings, _read_outputs(settings.stack_name)))
-        else:
-            run_cdk("destroy", [settings.stack_name, "--force"], args.context)
+        commands[args.command](_settings(args.context), args)
     except (SettingsError, CliError, PreflightError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def _synth(settings: Settings, args: argparse.Namespace) -> None:
+    run_cdk("synth", ["--quiet", "--output", args.output], args.context)
+    print(f"synthesized {settings.stack_name} into {args.output} (cdk-nag AwsSolutions: no findings)")
+
+
+def _deploy(settings: Settings, args: argparse.Namespace) -> None:
+    target = check_deploy(MODEL_DIR)
+    print(f"deploying {settings.stack_name} to {target.account}/{target.region}")
+    OUTPUTS_FILE.parent.mkdir(parents=True, exist_ok=True)
+    deploy_args = [settings.stack_name, "--require-approval", "never", "--outputs-file", str(OUTPUTS_FILE)]
+    run_cdk("deploy", deploy_args, args.context, _region_env(target))
+    print(_how_to_call(settings, _read_outputs(settings.stack_name)))
+
+
+def _destroy(settings: Settings, args: argparse.Namespace) -> None:
+    target = check_aws()
+    print(f"destroying {settings.stack_name} in {target.account}/{target.region}")
+    run_cdk("destroy", [settings.stack_name, "--force"], args.context, _region_env(target))
+
+
+def _region_env(target: Target) -> dict[str, str]:
+    """The CLI acts exactly where the preflight looked, whichever variable named the region."""
+    return {"AWS_REGION": target.region, "AWS_DEFAULT_REGION": target.region}
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -58,12 +58,16 @@ def _session() -> boto3.Session:
         raise PreflightError(f"cannot load the AWS configuration: {exc}") from None
 
 
-def check_aws(session: boto3.Session) -> Target:
+def check_aws(session: boto3.Session | None = None) -> Target:
     """Resolve the account and region of the current credentials (boto3 STS GetCallerIdentity).
+
+    Args:
+        session: boto3 session to use; the default one (environment, profile) when None.
 
     Raises:
         PreflightError: no region, no credentials, rejected credentials or no network.
     """
+    session = session or _session()
     # boto3 reads AWS_DEFAULT_REGION and the profile; the CDK CLI also honours AWS_REGION.
     region = session.region_name or os.environ.get("AWS_REGION")
     if not region:

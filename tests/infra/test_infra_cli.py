@@ -55,6 +55,14 @@ def test_bad_setting_is_one_line_exit_2(tmp_path: Path) -> None:
     ]
 
 
+def test_destroy_without_credentials_is_one_line(tmp_path: Path) -> None:
+    done = infra("destroy", env=offline_env(tmp_path, AWS_REGION="eu-west-1"))
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "error: no AWS credentials: run `aws configure` or `aws sso login`, or set AWS_PROFILE"
+    ]
+
+
 def test_bad_setting_from_environment(tmp_path: Path) -> None:
     done = infra("destroy", env=offline_env(tmp_path, SENTIMENT_MEMORY_MB="huge"))
     assert done.returncode == 2
