@@ -31,6 +31,9 @@ def describe_validation(errors: Iterable[Mapping[str, Any]]) -> tuple[str, list[
         location = [str(part) for part in error.get("loc", ()) if part != "body"]
         if error.get("type") == "json_invalid":
             return "the request body is not valid JSON", [{"field": "body", "problem": "not valid JSON"}]
+        if error.get("type") == "missing" and not location:
+            hint = 'send {"text": "..."} or {"texts": ["...", ...]}'
+            return f"the request body is missing: {hint}", [{"field": "body", "problem": "missing"}]
         message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
         problems.append({"field": ".".join(location) or "body", "problem": message})
     first = problems[0] if problems else {"field": "body", "problem": "invalid"}

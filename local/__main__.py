@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import tempfile
 import threading
@@ -76,6 +77,8 @@ def serve(model: Path, rie_port: int, api_port: int) -> None:
             f"try: curl -s {base_url}/predict -H 'content-type: application/json' "
             """-d '{"text": "Great blender, crushes ice in seconds."}'\nCtrl-C stops.\n"""
         )
+        # SIGTERM (e.g. from a process manager) unwinds like Ctrl-C, so the emulator is stopped too.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         try:
             threading.Event().wait()
         except KeyboardInterrupt:
