@@ -9,64 +9,12 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from infra.constructs.api_contract import ACCESS_LOG, ERRORS, PREDICT_SCHEMA, error_template
 from infra.constructs.log_group import retained_log_group
 
 PROTECTED_ROUTES = (("POST", "predict"), ("GET", "model"))
 # The paths the handler serves (handler/routes.py, handler/app.py: Swagger UI at /swagger).
 PUBLIC_ROUTES = (("GET", "health"), ("GET", "openapi.json"), ("GET", "swagger"))
-# Shape only: the handler owns the limits (text length, batch size) and answers 422 with the details;
-# the gateway rejects what is not even the right shape before it costs a Lambda invocation.
-PREDICT_SCHEMA = apigw.JsonSchema(
-    schema=apigw.JsonSchemaVersion.DRAFT4,
-    title="PredictRequest",
-    type=apigw.JsonSchemaType.OBJECT,
-    properties={
-        "text": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING),
-        "texts": apigw.JsonSchema(
-            type=apigw.JsonSchemaType.ARRAY,
-            items=apigw.JsonSchema(type=apigw.JsonSchemaType.STRING),
-            min_items=1,
-        ),
-    },
-    one_of=[apigw.JsonSchema(required=["text"]), apigw.JsonSchema(required=["texts"])],
-)
-# Errors made by API Gateway itself answer the handler's ErrorResponse shape (statusCode, message,
-# errors[field, problem], requestId); 422 for a body of the wrong shape, as the handler answers.
-_ERRORS = {
-    "BAD_REQUEST_BODY": (
-        "422",
-        "body",
-        'a JSON object with "text" (a string) or "texts" (a list of strings)',
-    ),
-    "INVALID_API_KEY": ("403", "x-api-key", "send a valid API key in the x-api-key header"),
-    "MISSING_AUTHENTICATION_TOKEN": (
-        "403",
-        "request",
-        "no such route or method, or the request is not signed",
-    ),
-    "ACCESS_DENIED": ("403", "request", "the caller is not allowed to call this route"),
-    "REQUEST_TOO_LARGE": ("413", "body", "the body is over API Gateway's 10 MB limit"),
-    "THROTTLED": ("429", "request", "too many requests: retry with exponential backoff"),
-    "QUOTA_EXCEEDED": ("429", "x-api-key", "this API key's daily quota is used up (resets at 00:00 UTC)"),
-    "INTEGRATION_TIMEOUT": ("504", "request", "no answer within 29 s: retry, or send fewer texts"),
-    "DEFAULT_4XX": (None, "request", "refused by API Gateway"),
-    "DEFAULT_5XX": (None, "request", "API Gateway could not complete the request: retry later"),
-}
-_ACCESS_LOG = {
-    "requestId": "$context.requestId",
-    "requestTime": "$context.requestTimeEpoch",
-    "ip": "$context.identity.sourceIp",
-    "method": "$context.httpMethod",
-    "path": "$context.resourcePath",
-    "status": "$context.status",
-    "errorType": "$context.error.responseType",
-    "responseLength": "$context.responseLength",
-    "responseLatencyMs": "$context.responseLatency",
-    "integrationLatencyMs": "$context.integrationLatency",
-    "apiKeyId": "$context.identity.apiKeyId",
-    "caller": "$context.identity.caller",
-    "xrayTraceId": "$context.xrayTraceId",
-}
 _REASONS = {
     "AwsSolutions-IAM4": "API Gateway's account-level logging role needs exactly the AWS-managed "
     "AmazonAPIGatewayPushToCloudWatchLogs policy; it is the documented way to enable access logs.",
@@ -129,7 +77,7 @@ class SentimentRestApi(Construct):
             deploy_options=apigw.StageOptions(
                 stage_name=stage_name,
                 access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
-                access_log_format=apigw.AccessLogFormat.custom(json.dumps(_ACCESS_LOG)),
+                access_log_format=apigw.AccessLogFormat.custom(json.dumps(ACCESS_LOG)),
                 tracing_enabled=True,
                 throttling_rate_limit=throttle_rate,
                 throttling_burst_limit=throttle_burst,
@@ -145,7 +93,7 @@ class SentimentRestApi(Construct):
         self.api_key, self.usage_plan = None, None
         if auth == "api_key":
             self._add_usage_plan(throttle_rate, throttle_burst, quota_per_day)
-        self._acknowledge(auth)
+        self._acknowledge()
 
     def _add_routes(self, handler: lambda_.IFunction, auth: str, public: tuple[tuple[str, str], ...]) -> None:
         integration = apigw.LambdaIntegration(handler, allow_test_invoke=False)
@@ -173,13 +121,13 @@ class SentimentRestApi(Construct):
     def _add_gateway_responses(self, cors_origins: tuple[str, ...]) -> None:
         # A gateway response header is static, so it can name one allowed origin, not a list.
         headers = {"Access-Control-Allow-Origin": f"'{cors_origins[0]}'"} if len(cors_origins) == 1 else None
-        for name, (status, field, problem) in _ERRORS.items():
+        for name, (status, field, problem) in ERRORS.items():
             self.api.add_gateway_response(
                 name.replace("_", "-").lower(),
                 type=getattr(apigw.ResponseType, name.replace("XX", "_XX")),
                 status_code=status,
                 response_headers=headers,
-                templates={"application/json": _error_template(status, field, problem)},
+                templates={"application/json": error_template(status, field, problem)},
             )
 
     def _add_usage_plan(self, rate: float, burst: int, quota: int) -> None:
@@ -193,7 +141,7 @@ class SentimentRestApi(Construct):
         )
         self.usage_plan.add_api_key(self.api_key)
 
-    def _acknowledge(self, auth: str) -> None:
+    def _acknowledge(self) -> None:
         for rule in ("AwsSolutions-APIG3", "AwsSolutions-COG4"):
             _acknowledge(self.api, rule, _REASONS[rule])
         cloudwatch_role = self.api.node.find_child("CloudWatchRole")
@@ -206,17 +154,6 @@ class SentimentRestApi(Construct):
         for method in self.api.methods:
             if method.http_method == "OPTIONS":
                 _acknowledge(method, "AwsSolutions-APIG4", _REASONS["open"])
-
-
-def _error_template(status: str | None, field: str, problem: str) -> str:
-    """The body template; API Gateway substitutes $context variables (messageString comes quoted)."""
-    body: dict[str, object] = {"statusCode": int(status)} if status else {}
-    body |= {
-        "message": "MESSAGE",
-        "errors": [{"field": field, "problem": problem}],
-        "requestId": "$context.requestId",
-    }
-    return json.dumps(body).replace('"MESSAGE"', "$context.error.messageString")
 
 
 def _cors(origins: tuple[str, ...]) -> apigw.CorsOptions | None:
