@@ -41,7 +41,7 @@ def _deploy(settings: Settings, args: argparse.Namespace) -> None:
     OUTPUTS_FILE.parent.mkdir(parents=True, exist_ok=True)
     deploy_args = [settings.stack_name, "--require-approval", "never", "--outputs-file", str(OUTPUTS_FILE)]
     run_cdk("deploy", deploy_args, args.context, _region_env(target))
-    print(_how_to_call(settings, _read_outputs(settings.stack_name)))
+    print(how_to_call(settings, _read_outputs(settings.stack_name)))
 
 
 def _destroy(settings: Settings, args: argparse.Namespace) -> None:
@@ -88,7 +88,8 @@ def _read_outputs(stack_name: str) -> dict[str, str]:
         raise CliError(f"deploy finished but {OUTPUTS_FILE} has no outputs for {stack_name}") from None
 
 
-def _how_to_call(settings: Settings, outputs: dict[str, str]) -> str:
+def how_to_call(settings: Settings, outputs: dict[str, str]) -> str:
+    """What `make deploy` prints last: the URL and ready-to-paste calls for the stack's auth mode."""
     url = outputs["ApiUrl"]
     body = '\'{"text": "Great battery life, arrived on time."}\''
     if "ApiKeyId" in outputs:

@@ -77,3 +77,19 @@ def test_deploy_without_credentials_says_what_is_missing(tmp_path: Path) -> None
     assert line.startswith("error: ")
     assert "no AWS credentials: run `aws configure` or `aws sso login`" in line
     assert "`no-such-docker-cli` not found" in line
+
+
+def test_deploy_summary_says_how_to_call_each_auth_mode() -> None:
+    from infra.__main__ import how_to_call
+    from infra.settings import Settings
+
+    url = "https://abc.execute-api.eu-west-1.amazonaws.com/v1/"
+    with_key = how_to_call(Settings(), {"ApiUrl": url, "ApiKeyId": "k1", "FunctionName": "fn"})
+    assert "--api-key k1" in with_key
+    assert '-H "x-api-key: $KEY" -H "content-type: application/json" -d' in with_key
+    assert f"{url}predict" in with_key
+    assert "make invoke STACK=SentimentApi" in with_key
+    signed = how_to_call(Settings(auth="iam", stack_name="Other"), {"ApiUrl": url, "FunctionName": "fn"})
+    assert "SigV4" in signed
+    assert "x-api-key" not in signed
+    assert "make invoke STACK=Other" in signed
