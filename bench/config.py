@@ -29,7 +29,7 @@ class BenchConfig:
     cold_starts: int = field(default=5, metadata={"help": "cold starts per system through the emulator"})
     accuracy_limit: int = field(default=0, metadata={"help": "rows per dev set for accuracy (0 = all)"})
     memory_sizes_mb: tuple[int, ...] = field(
-        default=(512, 1024, 1769, 3008), metadata={"help": "Lambda memory sizes for the cost table"}
+        default=(512, 1024, 1769, 3538), metadata={"help": "Lambda memory sizes for the cost table"}
     )
 
     def __post_init__(self) -> None:

@@ -7,13 +7,14 @@ the transport costs the same and only the function differs.
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import IO
 
 from bench.errors import BenchError
-from bench.inputs import Inputs
 from bench.memory import peak_rss_mb
 from bench.timing import Series, measure
 from local.emulator import HANDLER, EmulatorError, RunningFunction, handler_env, running_function
@@ -72,25 +73,33 @@ def cold_starts(function: Function, event: dict, times: int, log: IO[str]) -> li
     return samples
 
 
-def warm_series(function: Function, inputs: Inputs, warmup: int, repeat: tuple[int, int], log: IO[str]):
+def warm_series(
+    function: Function,
+    shapes: dict[str, list[str]],
+    warmup: int,
+    repeat: dict[str, int],
+    log: IO[str],
+    cpus: set[int] | None = None,
+) -> tuple[dict[str, Series], float]:
     """Latency of each request shape on one warm instance, then its peak RSS in MB.
 
     Args:
-        repeat: timed calls for the single-review shapes and for the batch.
+        shapes: texts per request shape (`{"short": [...], ...}`).
+        repeat: timed calls per shape.
+        cpus: pin the emulator to these cores before the first invoke; the runtime it starts then
+            inherits them, and both handlers size their thread pools from the CPUs they may use.
 
     Raises:
         BenchError: the emulator did not start or the function did not answer 200.
     """
-    shapes = {"short": [inputs.short], "long": [inputs.long], "batch": inputs.batch}
     series: dict[str, Series] = {}
     try:
         with running_function(function.handler, env=function.env, stdout=log) as running:
+            if cpus:
+                os.sched_setaffinity(running.process.pid, cpus)
             for shape, texts in shapes.items():
-                event = predict_event(texts)
-                times = repeat[1] if shape == "batch" else repeat[0]
-                series[shape] = measure(
-                    lambda e=event: _answer(function, running, e), len(texts), warmup, times
-                )
+                call = partial(_answer, function, running, predict_event(texts))
+                series[shape] = measure(call, len(texts), warmup, repeat[shape])
             return series, peak_rss_mb(running.process.pid)
     except EmulatorError as err:
         raise BenchError(f"{function.name}: {err}") from err

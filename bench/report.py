@@ -42,19 +42,22 @@ def _headline(results: dict) -> str:
 
 
 def _latency(results: dict) -> str:
+    runs = [(results["latency"], "2"), (results["latency_one_cpu"], "1")]
     rows = [
         [
             SYSTEMS[system],
+            cpus,
             f"{SHAPES[shape]} ({s['items']})",
             _fmt(s["p50_ms"], 2),
             _fmt(s["p95_ms"], 2),
             _fmt(s["throughput"]),
             len(s["samples_ms"]),
         ]
-        for system, shapes in results["latency"].items()
+        for latency, cpus in runs
+        for system, shapes in latency.items()
         for shape, s in shapes.items()
     ]
-    return _table(["system", "request (reviews)", "p50 ms", "p95 ms", "reviews/s", "runs"], rows)
+    return _table(["system", "cores", "request (reviews)", "p50 ms", "p95 ms", "reviews/s", "runs"], rows)
 
 
 def _process(results: dict) -> str:
@@ -100,18 +103,20 @@ def _accuracy(results: dict) -> str:
 
 
 def _cost(results: dict) -> str:
+    sizes = sorted({r["memory_mb"] for r in results["cost"]})
+    cells: dict[tuple, dict[int, str]] = {}
+    for r in results["cost"]:
+        cell = (
+            "does not fit"
+            if r["billed_ms"] is None
+            else f"${r['usd_per_million']:,.2f} ({r['billed_ms']} ms)"
+        )
+        cells.setdefault((r["system"], r["shape"], r["arch"]), {})[r["memory_mb"]] = cell
     rows = [
-        [
-            SYSTEMS[r["system"]].split(":")[0],
-            SHAPES[r["shape"]],
-            r["memory_mb"],
-            r["arch"],
-            r["billed_ms"] if r["billed_ms"] is not None else "does not fit",
-            _fmt(r["usd_per_million"], 2),
-        ]
-        for r in results["cost"]
+        [SYSTEMS[system].split(":")[0], SHAPES[shape], arch] + [by_size[m] for m in sizes]
+        for (system, shape, arch), by_size in cells.items()
     ]
-    return _table(["system", "request", "memory MB", "arch", "billed ms", "USD per 1M predictions"], rows)
+    return _table(["system", "request", "arch"] + [f"{m} MB" for m in sizes], rows)
 
 
 # The report's prose lives beside this file so the text reads as markdown, not as string pieces.
@@ -123,6 +128,8 @@ def markdown(results: dict) -> str:
     meta, prices = results["meta"], results["prices"]
     return _TEMPLATE.format(
         command=meta["command"],
+        load_start=meta["load_average"]["start"],
+        load_end=meta["load_average"]["end"],
         machine=meta["machine"],
         model=meta["model"],
         date=meta["date"],

@@ -83,6 +83,10 @@ def test_every_system_is_timed_on_every_shape(results: dict) -> None:
         assert shapes["batch"]["items"] == 4  # --quick batch size
         assert all(0 < s["p50_ms"] <= s["p95_ms"] for s in shapes.values())
     for system in ("ours", "peer"):
+        assert set(results["latency_one_cpu"][system]) == {
+            "short",
+            "batch",
+        }  # the shapes the cost table prices
         assert len(results["cold_start"][system]["samples_ms"]) == 1
         assert results["memory"][system]["peak_rss_mb"] > 20  # a Python runtime with a model loaded
 
