@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import Acknowledgment, Duration, Validations
+from aws_cdk import Acknowledgment, Duration, Stack, Validations
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
@@ -70,6 +70,9 @@ class SentimentRestApi(Construct):
         self.api = apigw.RestApi(
             self,
             "Api",
+            # The name is the ApiName dimension of the API's metrics: unique per stack, so two stacks in
+            # one account do not share (and mix) their 5XX alarms and dashboards.
+            rest_api_name=Stack.of(self).stack_name,
             description="Sentiment analysis API",
             endpoint_types=[apigw.EndpointType.REGIONAL],
             cloud_watch_role=True,

@@ -38,7 +38,9 @@ def test_error_alarms_fire_on_the_first_occurrence(default_stack: Synthesized) -
         props = found[name]
         assert (props["MetricName"], props["Statistic"], props["Threshold"]) == (metric, "Sum", 1)
         assert (props["EvaluationPeriods"], props["Period"]) == (1, 300)
-    assert {d["Name"] for d in found["Api5xx"]["Dimensions"]} == {"ApiName", "Stage"}
+    dimensions = {d["Name"]: d["Value"] for d in found["Api5xx"]["Dimensions"]}
+    assert dimensions["ApiName"] == "SentimentApi"  # the stack's API, not another one in the account
+    assert set(dimensions) == {"ApiName", "Stage"}
 
 
 def test_latency_alarm_needs_fifteen_minutes_of_slow_p99(

@@ -33,7 +33,7 @@ def methods(synth: Synthesized) -> dict[tuple[str, str], dict[str, Any]]:
 
 def test_regional_api_with_the_five_routes(default_stack: Synthesized) -> None:
     default_stack.template.has_resource_properties(
-        "AWS::ApiGateway::RestApi", {"EndpointConfiguration": {"Types": ["REGIONAL"]}}
+        "AWS::ApiGateway::RestApi", {"Name": "SentimentApi", "EndpointConfiguration": {"Types": ["REGIONAL"]}}
     )
     assert set(methods(default_stack)) == ROUTES
 
