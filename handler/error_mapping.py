@@ -74,6 +74,12 @@ def register(resolver: ApiGatewayResolver) -> None:
         logger.info("invalid request", extra={"problems": [p["field"] for p in problems]})
         return _json(422, error_body(422, message, problems))
 
+    @resolver.exception_handler(UnicodeDecodeError)
+    def not_text(_: UnicodeDecodeError) -> Response:
+        # Raised by Powertools while decoding a base64 body that is not UTF-8 (binary uploads).
+        message = "the request body is not UTF-8 text; send JSON"
+        return _json(422, error_body(422, message, [{"field": "body", "problem": "not UTF-8"}]))
+
     @resolver.exception_handler(PayloadTooLargeError)
     def too_large(error: PayloadTooLargeError) -> Response:
         logger.info("body too large", extra={"bytes": error.size, "limit": error.limit})

@@ -1,0 +1,90 @@
+"""The handler under the real Lambda Runtime Interface Emulator: cold and warm invokes, boto3, the front."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+import urllib3
+
+from client.__main__ import main as client_main
+from client.calls import LOCAL_FUNCTION, invoke_function, lambda_client
+from local.emulator import HANDLER, ensure_rie, handler_env, running_function
+
+http = urllib3.PoolManager(retries=False, timeout=60)
+
+
+def log_records(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith('{"level"')]
+
+
+def test_ensure_rie_gives_an_executable_for_this_machine():
+    rie = ensure_rie()
+    assert rie.name.startswith("aws-lambda-rie-")
+    assert subprocess.run(["file", "-b", str(rie)], capture_output=True, text=True).stdout.startswith("ELF")
+
+
+def test_cold_start_then_warm_invokes(tiny_artifact, tmp_path):
+    log_path = tmp_path / "emulator.log"
+    env = handler_env(tiny_artifact)
+    with log_path.open("w") as log, running_function(HANDLER, env=env, stdout=log) as fn:
+        answers = [fn.invoke({"texts": ["works great", "broke at once"]}) for _ in range(3)]
+    assert all(len(answer["predictions"]) == 2 for answer in answers)
+    assert answers[0] == answers[1] == answers[2]
+    text = log_path.read_text()
+    assert text.count("INIT START") == 1  # one init, then warm invokes in the same process
+    predicted = [r for r in log_records(text) if r["message"] == "predicted"]
+    assert [r["cold_start"] for r in predicted] == [True, False, False]
+    assert "works great" not in text
+
+
+def test_boto3_invoke(function):
+    client = lambda_client(function.endpoint)
+    answer = invoke_function(client, LOCAL_FUNCTION, {"text": "Lovely kettle", "all_scores": True})
+    (prediction,) = answer["predictions"]
+    assert set(prediction["scores"]) == {"NEGATIVE", "POSITIVE"}
+    assert invoke_function(client, LOCAL_FUNCTION, {"texts": []})["statusCode"] == 422
+
+
+def test_client_cli_against_the_emulator(function, capsys):
+    assert client_main(["--endpoint-url", function.endpoint, "Lovely kettle"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# boto3 invoke (emulator")
+    assert json.loads(out.split("\n", 1)[1])["predictions"][0]["windows"] == 1
+
+
+def test_front_predict_over_http(front):
+    body = json.dumps({"texts": ["Lovely kettle", "x " * 2000]})
+    headers = {"Content-Type": "application/json"}
+    response = http.request("POST", f"{front}/predict", body=body, headers=headers)
+    assert response.status == 200
+    short, long = json.loads(response.data)["predictions"]
+    assert short["windows"] == 1
+    assert long["windows"] > 1
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status"),
+    [
+        ("GET", "/health", None, 200),
+        ("GET", "/model", None, 200),
+        ("GET", "/openapi.json", None, 200),
+        ("GET", "/predict", None, 405),
+        ("GET", "/missing", None, 404),
+        ("POST", "/predict", b"not json", 422),
+        ("POST", "/predict", b"\xff\xfe binary", 422),
+        ("POST", "/predict", json.dumps({"text": "y" * 1_100_000}).encode(), 413),
+    ],
+)
+def test_front_status_codes(front, method, path, body, status):
+    response = http.request(method, f"{front}{path}", body=body)
+    assert response.status == status
+    assert response.headers["Content-Type"].startswith("application/json")
+    assert "Traceback" not in response.data.decode()
+
+
+def test_front_serves_swagger_ui(front):
+    response = http.request("GET", f"{front}/swagger")
+    assert response.status == 200
+    assert b"SwaggerUIBundle" in response.data
