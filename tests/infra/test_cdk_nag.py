@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -24,6 +25,20 @@ def acknowledgments(synth: Synthesized) -> dict[str, set[str]]:
 def test_no_unacknowledged_findings(variant: str, request: pytest.FixtureRequest) -> None:
     synth: Synthesized = request.getfixturevalue(variant)
     assert synth.nag_error is None, synth.nag_error
+
+
+@pytest.mark.parametrize("variant", ["default_stack", "options_stack"])
+def test_no_cdk_warnings_or_errors(variant: str, request: pytest.FixtureRequest) -> None:
+    """Deprecated APIs or misconfigurations the CDK itself notices would show up as annotations."""
+    synth: Synthesized = request.getfixturevalue(variant)
+    metadata = json.loads((synth.outdir / f"{synth.stack_name}.metadata.json").read_text())
+    annotations = [
+        (path, entry["data"])
+        for path, entries in metadata.items()
+        for entry in entries
+        if entry["type"] in ("aws:cdk:warning", "aws:cdk:error")
+    ]
+    assert annotations == []
 
 
 def test_every_acknowledgment_is_reasoned_and_documented(
