@@ -1,13 +1,14 @@
 """Synthesized stacks shared by the infra tests: each variant is synthesized once per session.
 
 jsii starts a Node.js process and every synth stages the image asset, so the variants are few and
-session-scoped: the defaults, and one with every option switched away from its default.
+session-scoped: the defaults, one with every option switched away from its default, and one mixing
+IAM auth with open docs and several CORS origins.
 """
 
 from __future__ import annotations
 
 import pytest
-from infra_synth import OPTIONS_CONTEXT, Synthesized, synthesize
+from infra_synth import MIXED_CONTEXT, OPTIONS_CONTEXT, Synthesized, synthesize
 
 
 @pytest.fixture(scope="session")
@@ -18,3 +19,8 @@ def default_stack(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
 @pytest.fixture(scope="session")
 def options_stack(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     return synthesize(tmp_path_factory.mktemp("cdk-options"), OPTIONS_CONTEXT)
+
+
+@pytest.fixture(scope="session")
+def mixed_stack(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return synthesize(tmp_path_factory.mktemp("cdk-mixed"), MIXED_CONTEXT)

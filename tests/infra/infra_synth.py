@@ -23,6 +23,7 @@ OPTIONS_CONTEXT = {
     "alarmEmail": "ops@example.com",
     "latencyAlarmMs": "1500",
 }
+MIXED_CONTEXT = {"auth": "iam", "corsOrigins": "https://a.example.com,https://b.example.com"}
 
 
 @dataclass

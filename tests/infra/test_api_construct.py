@@ -63,6 +63,20 @@ def test_iam_auth_option_signs_every_route_without_public_docs(options_stack: Sy
             assert (props["AuthorizationType"], props["ApiKeyRequired"]) == ("AWS_IAM", False), path
 
 
+def test_iam_auth_with_open_docs_and_several_origins(mixed_stack: Synthesized) -> None:
+    for (verb, path), props in methods(mixed_stack).items():
+        expected = "NONE" if verb == "OPTIONS" or path in PUBLIC else "AWS_IAM"
+        assert props["AuthorizationType"] == expected, (verb, path)
+    # A gateway response header is static: with several origins none is named there; the preflight
+    # answers the caller's origin when it is on the list.
+    for response in _gateway(mixed_stack):
+        assert "gatewayresponse.header.Access-Control-Allow-Origin" not in response["Properties"].get(
+            "ResponseParameters", {}
+        )
+    preflight = methods(mixed_stack)[("OPTIONS", "predict")]["Integration"]
+    assert "https://b.example.com" in json.dumps(preflight["IntegrationResponses"])
+
+
 def test_usage_plan_throttles_and_quotas_the_key(default_stack: Synthesized) -> None:
     plan = only(default_stack, "AWS::ApiGateway::UsagePlan")
     assert plan["Throttle"] == {"RateLimit": 50, "BurstLimit": 100}

@@ -21,13 +21,13 @@ def acknowledgments(synth: Synthesized) -> dict[str, set[str]]:
     return found
 
 
-@pytest.mark.parametrize("variant", ["default_stack", "options_stack"])
+@pytest.mark.parametrize("variant", ["default_stack", "options_stack", "mixed_stack"])
 def test_no_unacknowledged_findings(variant: str, request: pytest.FixtureRequest) -> None:
     synth: Synthesized = request.getfixturevalue(variant)
     assert synth.nag_error is None, synth.nag_error
 
 
-@pytest.mark.parametrize("variant", ["default_stack", "options_stack"])
+@pytest.mark.parametrize("variant", ["default_stack", "options_stack", "mixed_stack"])
 def test_no_cdk_warnings_or_errors(variant: str, request: pytest.FixtureRequest) -> None:
     """Deprecated APIs or misconfigurations the CDK itself notices would show up as annotations."""
     synth: Synthesized = request.getfixturevalue(variant)
