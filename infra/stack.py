@@ -18,7 +18,7 @@ class SentimentStack(Stack):
     """Sentiment API: container-image Lambda behind a REST API, with alarms and a dashboard.
 
     Outputs (read by `make invoke` and `python -m infra deploy`): ApiUrl, FunctionName, FunctionAlias,
-    AlarmTopicArn, and ApiKeyId when auth is api_key.
+    AlarmTopicArn, and ApiKeyId (auth=api_key) or ExecuteApiArn (auth=iam).
     """
 
     def __init__(
@@ -85,6 +85,13 @@ class SentimentStack(Stack):
                 "ApiKeyId",
                 value=self.api.api_key.key_id,
                 description="aws apigateway get-api-key --include-value --api-key <id>",
+            )
+        else:  # IAM auth: callers need execute-api:Invoke on this ARN in their own policies
+            CfnOutput(
+                self,
+                "ExecuteApiArn",
+                value=self.api.api.arn_for_execute_api(stage=self.api.stage.stage_name),
+                description="Resource for the callers' execute-api:Invoke permission (auth=iam)",
             )
 
 

@@ -185,7 +185,12 @@ def test_outputs_for_clients(default_stack: Synthesized, options_stack: Synthesi
         "FunctionName", {"Value": {"Ref": Match.string_like_regexp("^ModelFunction")}}
     )
     default_stack.template.has_output("ApiKeyId", {"Value": {"Ref": Match.string_like_regexp("ApiKey")}})
+    assert "ExecuteApiArn" not in default_stack.template_json["Outputs"]
     assert "ApiKeyId" not in options_stack.template_json["Outputs"]
+    execute_arn = json.dumps(options_stack.template_json["Outputs"]["ExecuteApiArn"]["Value"])
+    assert ":execute-api:" in execute_arn
+    assert "DeploymentStageprod" in execute_arn
+    assert execute_arn.endswith('"/*/*"]]}')
     assert {"ApiUrl", "FunctionName", "FunctionAlias", "AlarmTopicArn"} <= set(
         options_stack.template_json["Outputs"]
     )
