@@ -54,7 +54,11 @@ class ServiceAlarms(Construct):
         self.alarms = {
             "Api5xx": self._alarm("Api5xx", metrics["5xx"], 1, 1, "API answered 5XX (internal error)"),
             "Api4xxRate": self._alarm(
-                "Api4xxRate", metrics["4xx_rate"], MAX_4XX_PERCENT, 3, "over 25 % of requests got 4XX"
+                "Api4xxRate",
+                metrics["4xx_rate"],
+                MAX_4XX_PERCENT,
+                3,
+                f"over {MAX_4XX_PERCENT} % of requests got 4XX",
             ),
             "LambdaErrors": self._alarm("LambdaErrors", metrics["errors"], 1, 1, "the function failed"),
             "LambdaThrottles": self._alarm(
