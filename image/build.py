@@ -17,7 +17,7 @@ from pathlib import Path
 
 from handler.inference import ARTIFACT_FILES
 from image.local_base import STANDIN_IMAGE, build_local_base
-from image.tools import BUILDAH, REPO, ImageError, buildah_has_image, ca_volume, pick_engine, run
+from image.tools import BUILDAH, REPO, ImageError, buildah_build, buildah_image_id, pick_engine, run
 
 log = logging.getLogger(__name__)
 
@@ -68,14 +68,14 @@ def build_context(model_dir: Path, stack: ExitStack) -> Path:
 
 def buildah_base() -> str:
     """The AWS base when buildah has it or can pull it; else the stand-in, built first if missing."""
-    if buildah_has_image(AWS_BASE):
+    if buildah_image_id(AWS_BASE):
         return AWS_BASE
     try:
         run([*BUILDAH, "pull", "--quiet", AWS_BASE], capture=True, timeout=600)
         return AWS_BASE
     except ImageError as exc:
         log.info("cannot pull %s (%s); using the local stand-in %s", AWS_BASE, exc, STANDIN_IMAGE)
-    if not buildah_has_image(STANDIN_IMAGE):
+    if not buildah_image_id(STANDIN_IMAGE):
         log.info("%s is missing: building it (make local-base)", STANDIN_IMAGE)
         build_local_base(STANDIN_IMAGE)
     return STANDIN_IMAGE
@@ -113,18 +113,5 @@ def build_image(
         else:
             base = base or buildah_base()
             log.info("building %s on %s with buildah", tag, base)
-            run(
-                [
-                    *BUILDAH,
-                    "bud",
-                    "--isolation",
-                    "chroot",
-                    *ca_volume(),
-                    "--build-arg",
-                    f"BASE_IMAGE={base}",
-                    "--tag",
-                    tag,
-                    context,
-                ]
-            )
+            buildah_build(context, tag, {"BASE_IMAGE": base})
     return BuiltImage(tag=tag, engine=engine, base=base, size=image_size(tag, engine))

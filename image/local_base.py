@@ -15,7 +15,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from image.tools import BUILDAH, REPO, ImageError, ca_volume, run
+from image.tools import REPO, ImageError, buildah_build, run
 from local.emulator import EmulatorError, ensure_rie
 
 log = logging.getLogger(__name__)
@@ -86,18 +86,5 @@ def build_local_base(tag: str = STANDIN_IMAGE) -> str:
         for item in CONTAINERFILE_DIR.iterdir():
             shutil.copy2(item, context / item.name)
         log.info("importing it into buildah as %s", tag)
-        run(
-            [
-                *BUILDAH,
-                "bud",
-                "--isolation",
-                "chroot",
-                *ca_volume(),
-                "--build-arg",
-                f"AWSLAMBDARIC_VERSION={awslambdaric_pin()}",
-                "--tag",
-                tag,
-                context,
-            ]
-        )
+        buildah_build(context, tag, {"AWSLAMBDARIC_VERSION": awslambdaric_pin()})
     return tag

@@ -60,22 +60,32 @@ def docker_daemon() -> bool:
 
 
 def pick_engine() -> str:
-    """ "docker" when a daemon answers, else "buildah"."""
+    """Return "docker" when a daemon answers, else "buildah"."""
     return "docker" if docker_daemon() else "buildah"
 
 
-def buildah_has_image(tag: str) -> bool:
-    """True when buildah's storage already holds the image `tag` (asked quietly: absence is not an error)."""
+def buildah_image_id(tag: str) -> str | None:
+    """The id of the image `tag` in buildah's storage, or None (asked quietly: absence is not an error)."""
+    inspect = [*BUILDAH, "inspect", "--type", "image", "--format", "{{.FromImageID}}", tag]
     try:
-        answer = subprocess.run([*BUILDAH, "inspect", "--type", "image", tag], capture_output=True)
+        answer = subprocess.run(inspect, capture_output=True, text=True)
     except FileNotFoundError as exc:
         raise ImageError("buildah is not installed: run `make image-deps`") from exc
-    return answer.returncode == 0
+    return answer.stdout.strip() if answer.returncode == 0 else None
 
 
-def ca_volume() -> list[str]:
-    """buildah `-v` flags that lend the host's CA bundle to RUN steps, when the host has one."""
-    return ["-v", f"{CA_BUNDLE}:{CA_BUNDLE}:ro"] if CA_BUNDLE.is_file() else []
+def buildah_build(context: Path, tag: str, build_args: dict[str, str]) -> None:
+    """`buildah bud` the Containerfile in `context` as `tag`, then drop the image `tag` named before.
+
+    vfs keeps a full copy of every image, so a replaced one is removed at once (it is kept, harmlessly,
+    while a container or another name still uses it). RUN steps see the host's CA bundle.
+    """
+    previous = buildah_image_id(tag)
+    certs = ["--volume", f"{CA_BUNDLE}:{CA_BUNDLE}:ro"] if CA_BUNDLE.is_file() else []
+    args = [flag for key, value in build_args.items() for flag in ("--build-arg", f"{key}={value}")]
+    run([*BUILDAH, "bud", "--isolation", "chroot", *certs, *args, "--tag", tag, context])
+    if previous and previous != buildah_image_id(tag):
+        subprocess.run([*BUILDAH, "rmi", previous], capture_output=True, check=False)
 
 
 def install_tools() -> None:

@@ -61,6 +61,7 @@ def check_predictions(body: dict[str, Any], manifest: dict[str, Any], count: int
 def check_http(name: str, answer: dict[str, Any], manifest: dict[str, Any], count: int) -> list[str]:
     """Check an API Gateway answer: status 200 and a valid /predict body."""
     status = answer.get("statusCode")
+    log.info("%s: %s %s", name, status, answer.get("body"))
     if status != 200:
         return [f"{name}: status {status}, body {answer.get('body')!r}"]
     body = json.loads(answer["body"])
@@ -76,8 +77,10 @@ def run_checks(url: str, manifest: dict[str, Any]) -> list[str]:
     http = invoke(url, api_event(HTTP_EVENT, {"texts": list(REVIEWS)}))
     problems += check_http("HTTP v2", http, manifest, 2)
     direct = invoke(url, {"texts": list(REVIEWS)})
+    log.info("direct invoke: %s", json.dumps(direct))
     problems += [f"direct invoke: {problem}" for problem in check_predictions(direct, manifest, 2)]
     bad = invoke(url, api_event(REST_EVENT, {"text": "   "}))
+    log.info("blank text: %s %s", bad.get("statusCode"), bad.get("body"))
     if not 400 <= bad.get("statusCode", 0) < 500:
         problems.append(f"blank text: 4xx expected, got {bad.get('statusCode')} {bad.get('body')!r}")
     return problems
