@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from image.tools import BUILDAH, ImageError, pick_engine, run
+from image.tools import BUILDAH, ImageError, buildah_image_id, pick_engine, run
 from local.emulator import INVOKE_PATH, EmulatorError, _wait_listening, free_port, handler_env
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,13 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 @contextlib.contextmanager
 def buildah_running(tag: str) -> Iterator[str]:
-    """Run `tag` with buildah; yield the emulator's invoke URL."""
+    """Run `tag` with buildah; yield the emulator's invoke URL.
+
+    Raises:
+        ImageError: there is no such image, or its emulator exited or never listened.
+    """
+    if buildah_image_id(tag) is None:
+        raise ImageError(f"there is no image {tag}: run `make image` first")
     config = json.loads(run([*BUILDAH, "inspect", "--type", "image", tag], capture=True))["OCIv1"]["config"]
     command = [*config.get("Entrypoint", []), *config.get("Cmd", [])]
     port = free_port()
