@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from image.build import IMAGE
+
 DEV_SETS = ("amazon-reviews", "amazon-sentences", "sst2")
 
 
@@ -21,7 +23,9 @@ class BenchConfig:
         default=Path("../shared/data"), metadata={"help": "folder holding <set>/dev.jsonl for each dev set"}
     )
     out_dir: Path = field(default=Path("build/reports"), metadata={"help": "where reports and plots go"})
-    image_name: str = field(default="sentiment-api", metadata={"help": "container image of (a), if built"})
+    image_name: str = field(
+        default=IMAGE, metadata={"help": "container image of (a), if built (`make image`)"}
+    )
     warmup: int = field(default=5, metadata={"help": "untimed calls before each latency series"})
     repeat_single: int = field(default=100, metadata={"help": "timed calls for short and long reviews"})
     repeat_batch: int = field(default=20, metadata={"help": "timed calls for the batch of 32"})

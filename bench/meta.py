@@ -51,7 +51,10 @@ def describe(config: BenchConfig, served: Classifier, inputs: Inputs, image_mb: 
             "installed packages (requirements/runtime.txt and its dependencies) plus model files."
         )
     else:
-        size_note = f"(a) image `{config.image_name}`: {image_mb:,.0f} MB uncompressed, base included."
+        size_note = (
+            f"(a) image `{config.image_name}`: {image_mb:,.0f} MB uncompressed, base included; the "
+            "peer's (~) is that image with the peer's packages and model in place of ours."
+        )
     size_note += (
         " Both would sit on the same Lambda Python base, which is left out of the totals. The peer "
         "is sized with this venv's CPU-only torch; a default `pip install torch` adds CUDA libraries."

@@ -83,7 +83,7 @@ def _size(results: dict) -> str:
             _fmt(s["model_mb"], 0),
             _fmt(s["total_mb"], 0),
             ", ".join(f"{name} {mb:.0f}" for name, mb in s["largest"]),
-            _fmt(s.get("image_mb"), 0),
+            ("~" if system == "peer" and s["image_mb"] else "") + _fmt(s["image_mb"], 0),
         ]
         for system, s in results["size"].items()
     ]

@@ -77,7 +77,7 @@ def _cold_starts(config: BenchConfig, inputs: Inputs, log: IO[str]) -> dict:
     return cold
 
 
-def _size(requirements: list[str], model_dir: Path, image: int | None = None) -> dict:
+def _size(requirements: list[str], model_dir: Path, image_mb: float | None = None) -> dict:
     names = sizes.dependency_closure(requirements)
     per_package = {name: sizes.installed_bytes({name}) / 1e6 for name in names}
     deps, model = sum(per_package.values()), sizes.directory_bytes(model_dir) / 1e6
@@ -87,7 +87,7 @@ def _size(requirements: list[str], model_dir: Path, image: int | None = None) ->
         "model_mb": model,
         "total_mb": deps + model,
         "largest": largest,
-        "image_mb": None if image is None else image / 1e6,
+        "image_mb": image_mb,
     }
 
 
@@ -140,11 +140,15 @@ def _run(config: BenchConfig) -> dict:
     with (config.out_dir / "bench-emulator.log").open("w") as log:  # function logs, for when one fails
         results = _latency(config, inputs, log)
         results["cold_start"] = _cold_starts(config, inputs, log)
-    image = sizes.image_bytes(config.image_name)
     results["size"] = {
-        "ours": _size(sizes.read_requirements(RUNTIME_REQUIREMENTS), config.model_dir, image),
+        "ours": _size(
+            sizes.read_requirements(RUNTIME_REQUIREMENTS), config.model_dir, sizes.image_mb(config.image_name)
+        ),
         "peer": _size(PEER_REQUIREMENTS, config.checkpoint_dir),
     }
+    ours, peer = results["size"]["ours"], results["size"]["peer"]
+    if ours["image_mb"] is not None:  # the same base with the peer's packages and model instead of ours
+        peer["image_mb"] = ours["image_mb"] - ours["total_mb"] + peer["total_mb"]
     log_info("accuracy on the dev sets")
     sets = accuracy.dev_sets(config.data_dir, config.accuracy_limit)
     results["accuracy"] = accuracy.accuracy_table(

@@ -1,4 +1,4 @@
-"""Deployment size: the built image of (a) when there is one, and installed dependency sizes for both.
+"""Deployment size: the image of (a) when built (sized by image/'s code), installed dependencies for both.
 
 Both systems would sit on the same Lambda Python base image, so what differs is the installed
 packages plus the model files. Sizes are measured from this venv's installed files (the CPU-only
@@ -8,15 +8,16 @@ torch build, which flatters the peer: a plain `pip install torch` on Linux pulls
 from __future__ import annotations
 
 import importlib.metadata as metadata
-import json
-import shutil
-import subprocess
 from pathlib import Path
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from bench.errors import BenchError
+from image.build import image_size
+from image.tools import ImageError, buildah_has_image, pick_engine
+
+_MB_PER_UNIT = {"B": 1e-6, "KB": 1e-3, "MB": 1.0, "GB": 1e3}
 
 
 def read_requirements(path: Path) -> list[str]:
@@ -66,22 +67,13 @@ def directory_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
-def image_bytes(name: str) -> int | None:
-    """Size of a locally built image with `name` (docker if it answers, else buildah), or None."""
-    for command in (
-        ["docker", "image", "inspect", name],
-        ["buildah", "--storage-driver", "vfs", "inspect", name],
-    ):
-        if shutil.which(command[0]) is None:
-            continue
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-        if done.returncode == 0:
-            return _size_of(json.loads(done.stdout))
-    return None
-
-
-def _size_of(inspected: list | dict) -> int:
-    """docker inspect reports `Size`; buildah reports per-layer sizes in its OCI manifest history."""
-    if isinstance(inspected, list):
-        return int(inspected[0]["Size"])
-    return sum(int(layer.get("size", 0)) for layer in json.loads(inspected["Manifest"])["layers"])
+def image_mb(tag: str) -> float | None:
+    """Uncompressed size of a locally built image (the image engineer's engine choice), or None if absent."""
+    engine = pick_engine()
+    if engine == "buildah" and not buildah_has_image(tag):
+        return None
+    try:
+        number, unit = image_size(tag, engine).split()
+    except ImageError:
+        return None
+    return float(number) * _MB_PER_UNIT[unit.upper()]
