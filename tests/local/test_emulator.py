@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 
 import pytest
 import urllib3
 
 from client.__main__ import main as client_main
 from client.calls import LOCAL_FUNCTION, invoke_function, lambda_client
-from local.emulator import HANDLER, ensure_rie, handler_env, running_function
+from local.emulator import HANDLER, EmulatorError, ensure_rie, handler_env, rie_arch, running_function
 
 http = urllib3.PoolManager(retries=False, timeout=60)
 
@@ -25,6 +26,18 @@ def test_ensure_rie_gives_an_executable_for_this_machine():
     assert os.access(rie, os.X_OK)
     with rie.open("rb") as binary:
         assert binary.read(4) == b"\x7fELF"
+
+
+def test_ensure_rie_extracts_each_architecture_from_the_wheel(tmp_path):
+    wheel = next(ensure_rie().parent.glob("aws_sam_cli-*.whl"))
+    shutil.copy(wheel, tmp_path / wheel.name)
+    for arch in ("x86_64", "arm64"):
+        rie = ensure_rie(tmp_path, arch)
+        assert rie == tmp_path / f"aws-lambda-rie-{arch}"
+        assert os.access(rie, os.X_OK)
+    assert rie_arch("aarch64") == "arm64"
+    with pytest.raises(EmulatorError, match="no Lambda RIE build"):
+        rie_arch("sparc")
 
 
 def test_cold_start_then_warm_invokes(tiny_artifact, tmp_path):
