@@ -77,12 +77,12 @@ def build_local_base(tag: str = STANDIN_IMAGE) -> str:
     """
     with tempfile.TemporaryDirectory(prefix="lambda-standin-") as workdir:
         context = Path(workdir)
-        log.info("building a Debian %s rootfs with mmdebstrap", SUITE)
-        make_rootfs(context / "rootfs.tar")
-        try:
+        try:  # first: it fails in seconds where mmdebstrap takes a minute
             shutil.copy2(ensure_rie(), context / "aws-lambda-rie")
         except EmulatorError as exc:
             raise ImageError(str(exc)) from exc
+        log.info("building a Debian %s rootfs with mmdebstrap", SUITE)
+        make_rootfs(context / "rootfs.tar")
         for item in CONTAINERFILE_DIR.iterdir():
             shutil.copy2(item, context / item.name)
         log.info("importing it into buildah as %s", tag)
