@@ -9,7 +9,10 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 
 from handler.errors import PayloadTooLargeError
 from handler.models import ErrorResponse
@@ -73,6 +76,12 @@ def register(resolver: ApiGatewayResolver) -> None:
         message, problems = describe_validation(error.errors())
         logger.info("invalid request", extra={"problems": [p["field"] for p in problems]})
         return _json(422, error_body(422, message, problems))
+
+    @resolver.exception_handler(RequestUnsupportedContentType)
+    def unsupported_type(_: RequestUnsupportedContentType) -> Response:
+        content_type = resolver.current_event.headers.get("content-type", "")
+        message = f"unsupported Content-Type {content_type!r}; send application/json"
+        return _json(415, error_body(415, message))
 
     @resolver.exception_handler(UnicodeDecodeError)
     def not_text(_: UnicodeDecodeError) -> Response:

@@ -70,6 +70,7 @@ def _error(description: str) -> dict[str, Any]:
     responses={
         200: {"description": "One prediction per text, in order"},
         413: _error("Body over the size limit"),
+        415: _error("Content-Type is not JSON"),
         422: _error("Invalid request: the message says what and the limit"),
         500: _error("Internal error; quote the requestId"),
     },

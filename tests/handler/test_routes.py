@@ -113,6 +113,14 @@ def test_non_json_or_missing_body_is_422(app, make_event, context, raw):
     assert error["message"].startswith(("the request body is not", "the request body is missing"))
 
 
+def test_unsupported_content_type_is_415(app, make_event, context):
+    event = make_event("POST", "/predict", json.dumps({"text": REVIEW}))
+    event["headers"]["Content-Type"] = "text/plain"
+    status, _, error = answer(app, event, context)
+    assert status == 415
+    assert error["message"] == "unsupported Content-Type 'text/plain'; send application/json"
+
+
 def test_body_over_the_size_limit_is_413(app, make_event, context):
     body = json.dumps({"text": "x" * 2_000_000})
     status, _, error = answer(app, make_event("POST", "/predict", body), context)
