@@ -109,4 +109,7 @@ def parse_json_body(body: str) -> Any:
     size = len(body.encode())
     if size > _settings.max_body_bytes:
         raise PayloadTooLargeError(size, _settings.max_body_bytes)
-    return json.loads(body)
+    try:
+        return json.loads(body)
+    except RecursionError as error:  # deeply nested arrays: malformed for this API, not a server fault
+        raise json.JSONDecodeError("nesting too deep", body, 0) from error

@@ -106,7 +106,9 @@ def test_bad_input_is_a_readable_422(app, make_event, context, body, fragment):
     assert "Traceback" not in json.dumps(error)
 
 
-@pytest.mark.parametrize("raw", ["{not json", "", "\x00\x01", b"\xff\xfe binary"])
+@pytest.mark.parametrize(
+    "raw", ["{not json", "", "\x00\x01", b"\xff\xfe binary", "[" * 100_000 + "]" * 100_000]
+)
 def test_non_json_or_missing_body_is_422(app, make_event, context, raw):
     status, _, error = answer(app, make_event("POST", "/predict", raw or None), context)
     assert status == 422
