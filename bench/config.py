@@ -26,9 +26,9 @@ class BenchConfig:
     image_name: str = field(
         default=IMAGE, metadata={"help": "container image of (a), if built (`make image`)"}
     )
-    warmup: int = field(default=5, metadata={"help": "untimed calls before each latency series"})
-    repeat_single: int = field(default=100, metadata={"help": "timed calls for short and long reviews"})
-    repeat_batch: int = field(default=20, metadata={"help": "timed calls for the batch of 32"})
+    warmup: int = field(default=3, metadata={"help": "untimed calls before each latency series"})
+    repeat_single: int = field(default=50, metadata={"help": "timed calls for short and long reviews"})
+    repeat_batch: int = field(default=10, metadata={"help": "timed calls for the batch"})
     batch_size: int = field(default=32, metadata={"help": "reviews in the batch series"})
     cold_starts: int = field(default=5, metadata={"help": "cold starts per system through the emulator"})
     accuracy_limit: int = field(default=0, metadata={"help": "rows per dev set for accuracy (0 = all)"})
