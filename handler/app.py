@@ -37,7 +37,7 @@ def _build(resolver: ApiGatewayResolver) -> ApiGatewayResolver:
 
 rest = _build(APIGatewayRestResolver(enable_validation=True, json_body_deserializer=parse_json_body))
 http = _build(APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=parse_json_body))
-get_classifier()  # load the model during init, where Lambda gives a full CPU, not in the first request
+get_classifier()  # at init: the first request pays no load time, and a broken artifact fails the init
 
 
 def _entry_for(event: Any) -> Callable[[Any, LambdaContext], dict[str, Any]]:

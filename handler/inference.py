@@ -7,7 +7,6 @@ length and overlap come from tokenizer.json, never from this file.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,9 +20,9 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Encoding, Tokenizer
 
-from handler.errors import ArtifactError
+from handler.artifact import ARTIFACT_FILES, read_labels, read_manifest, read_tokenizer
 
-ARTIFACT_FILES = ("model.onnx", "tokenizer.json", "config.json", "manifest.json")
+__all__ = ["ARTIFACT_FILES", "Classifier", "Prediction", "Windows", "available_cpus"]
 
 
 @dataclass(frozen=True)
@@ -50,31 +49,6 @@ class Windows:
 def available_cpus() -> int:
     """CPUs this process may run on: Lambda sizes them by memory, and os.cpu_count() reports the host."""
     return len(os.sched_getaffinity(0))
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ArtifactError(f"cannot read {path}: {exc}") from exc
-
-
-def _labels(config: dict[str, Any], manifest: dict[str, Any]) -> tuple[str, ...]:
-    id2label = config.get("id2label") or {}
-    labels = tuple(id2label[key] for key in sorted(id2label, key=int))
-    if not labels or labels != tuple(manifest.get("labels", labels)):
-        wanted = manifest.get("labels")
-        raise ArtifactError(f"config.json id2label {labels} does not match manifest labels {wanted}")
-    return labels
-
-
-def _checked_tokenizer(path: Path) -> Tokenizer:
-    tokenizer = Tokenizer.from_file(str(path))
-    if tokenizer.truncation is None or not tokenizer.truncation.get("stride"):
-        raise ArtifactError(f"{path} must enable truncation with a stride, or long texts cannot be windowed")
-    if tokenizer.padding is None:
-        raise ArtifactError(f"{path} must enable padding, or a batch cannot be stacked")
-    return tokenizer
 
 
 def _session(path: Path, threads: int) -> ort.InferenceSession:
@@ -114,19 +88,9 @@ class Classifier:
             ArtifactError: a file is missing or unreadable, or the files break the contract.
         """
         root = Path(path)
-        missing = [name for name in ARTIFACT_FILES if not (root / name).is_file()]
-        if missing:
-            raise ArtifactError(f"{root} is not a model artifact: missing {', '.join(missing)}")
-        manifest = _read_json(root / "manifest.json")
-        for key in ("name", "max_windows", "files"):
-            if key not in manifest:
-                raise ArtifactError(f"{root / 'manifest.json'} lacks the key {key!r}")
-        for name, entry in manifest["files"].items():
-            size = (root / name).stat().st_size if (root / name).is_file() else None
-            if size != entry.get("bytes"):  # cheap integrity check; hashing would cost cold-start time
-                raise ArtifactError(f"{root / name} is {size} bytes; manifest.json says {entry.get('bytes')}")
-        labels = _labels(_read_json(root / "config.json"), manifest)
-        tokenizer = _checked_tokenizer(root / "tokenizer.json")
+        manifest = read_manifest(root)
+        labels = read_labels(root, manifest)
+        tokenizer = read_tokenizer(root)
         session = _session(root / "model.onnx", threads or available_cpus())
         return cls(tokenizer, session, manifest, labels)
 

@@ -1,0 +1,73 @@
+"""Read and check an artifact directory written by export/, before any model is loaded from it.
+
+The handler refuses to start on an artifact that breaks the contract: a clear init error beats wrong
+answers (labels swapped, long texts silently truncated).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tokenizers import Tokenizer
+
+from handler.errors import ArtifactError
+
+ARTIFACT_FILES = ("model.onnx", "tokenizer.json", "config.json", "manifest.json")
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ArtifactError(f"cannot read {path}: {exc}") from exc
+
+
+def read_manifest(root: Path) -> dict[str, Any]:
+    """manifest.json, after checking every contract file exists with the size the manifest records.
+
+    Raises:
+        ArtifactError: a file is missing, unreadable, or differs in size (hashing would cost cold start).
+    """
+    missing = [name for name in ARTIFACT_FILES if not (root / name).is_file()]
+    if missing:
+        raise ArtifactError(f"{root} is not a model artifact: missing {', '.join(missing)}")
+    manifest = _read_json(root / "manifest.json")
+    for key in ("name", "max_windows", "files"):
+        if key not in manifest:
+            raise ArtifactError(f"{root / 'manifest.json'} lacks the key {key!r}")
+    for name, entry in manifest["files"].items():
+        size = (root / name).stat().st_size if (root / name).is_file() else None
+        if size != entry.get("bytes"):
+            raise ArtifactError(f"{root / name} is {size} bytes; manifest.json says {entry.get('bytes')}")
+    return manifest
+
+
+def read_labels(root: Path, manifest: dict[str, Any]) -> tuple[str, ...]:
+    """Label names by class id from config.json's id2label, which must agree with the manifest.
+
+    Raises:
+        ArtifactError: no id2label, or it disagrees with manifest["labels"].
+    """
+    id2label = _read_json(root / "config.json").get("id2label") or {}
+    labels = tuple(id2label[key] for key in sorted(id2label, key=int))
+    if not labels or labels != tuple(manifest.get("labels", labels)):
+        wanted = manifest.get("labels")
+        raise ArtifactError(f"config.json id2label {labels} does not match manifest labels {wanted}")
+    return labels
+
+
+def read_tokenizer(root: Path) -> Tokenizer:
+    """tokenizer.json, which must window (truncation with a stride) and pad (batches stack).
+
+    Raises:
+        ArtifactError: truncation without a stride, or no padding.
+    """
+    path = root / "tokenizer.json"
+    tokenizer = Tokenizer.from_file(str(path))
+    if tokenizer.truncation is None or not tokenizer.truncation.get("stride"):
+        raise ArtifactError(f"{path} must enable truncation with a stride, or long texts cannot be windowed")
+    if tokenizer.padding is None:
+        raise ArtifactError(f"{path} must enable padding, or a batch cannot be stacked")
+    return tokenizer
