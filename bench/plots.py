@@ -77,7 +77,9 @@ def write_plots(results: dict, out_dir: Path) -> list[Path]:
         draw(results, ax)
         ax.set_title(f"{name.replace('_', ' ')} - {results['meta']['model']}")
         if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize="small")
+            ax.legend(
+                fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=2
+            )  # off the data
         fig.tight_layout()
         path = out_dir / f"bench-{name}.png"
         fig.savefig(path, dpi=110)
