@@ -1,0 +1,47 @@
+"""The benchmark's arithmetic and selection rules, checked on hand-computed cases (fast, no processes)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from bench.cost import PRICES, billed_ms, cost_table
+from bench.errors import BenchError
+from bench.inputs import pick_inputs
+from bench.sizes import dependency_closure
+
+
+def test_billed_duration_follows_lambda_cpu_share() -> None:
+    assert billed_ms(10.2, 6.1, 3538) == 7  # two vCPUs: the two-core run, rounded up to 1 ms
+    assert billed_ms(10.2, 6.1, 1769) == 11  # one vCPU: the one-core run
+    assert billed_ms(10.2, 6.1, 3008) == 11  # between one and two: the one-core run (pessimistic)
+    assert billed_ms(10.0, 6.0, 512) == math.ceil(10.0 * 1769 / 512)  # a share of one vCPU
+
+
+def test_cost_per_million_from_prices() -> None:
+    durations = {"ours": {"batch": {"one_cpu_ms": 100.0, "two_cpu_ms": 60.0, "items": 32}}}
+    rows = cost_table(durations, {"ours": 700.0}, (512, 1024))
+    too_small = [r for r in rows if r["memory_mb"] == 512]
+    assert all(r["usd_per_million"] is None and r["billed_ms"] is None for r in too_small)
+    x86 = next(r for r in rows if r["memory_mb"] == 1024 and r["arch"] == "x86_64")
+    billed = math.ceil(100.0 * 1769 / 1024)
+    per_invocation = billed / 1000 * PRICES["per_gb_second"]["x86_64"] + 0.20 / 1e6
+    assert x86["usd_per_million"] == pytest.approx(per_invocation / 32 * 1e6)
+
+
+def test_dependency_closure_follows_requirements() -> None:
+    assert {"requests", "urllib3", "idna", "certifi", "charset-normalizer"} <= dependency_closure(
+        ["requests"]
+    )
+    with pytest.raises(BenchError, match="not installed"):
+        dependency_closure(["surely-not-an-installed-distribution"])
+
+
+def test_inputs_need_a_short_and_a_long_review() -> None:
+    short, long = " ".join(["fine"] * 12), " ".join(["word"] * 60)
+    inputs = pick_inputs([long, short], max_length=32, batch_size=5)
+    assert (inputs.short, inputs.long) == (short, long)
+    assert inputs.batch == [long, short, long, short, long]  # the reviews in file order, repeated to fill
+    with pytest.raises(BenchError, match="long=False"):
+        pick_inputs([short], max_length=32, batch_size=4)
