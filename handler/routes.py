@@ -15,6 +15,8 @@ from handler.models import ErrorResponse, HealthResponse, PredictionOut, Predict
 from handler.observability import logger, metrics, tracer
 from handler.settings import get_settings
 
+# Shared by two resolvers: routes read only their validated arguments, never router.current_event (which
+# follows whichever resolver included the router last).
 router = Router()
 
 
