@@ -103,3 +103,14 @@ def test_front_serves_swagger_ui(front):
     response = http.request("GET", f"{front}/swagger")
     assert response.status == 200
     assert b"SwaggerUIBundle" in response.data
+
+
+def test_tracing_wraps_tokenize_and_inference(tiny_artifact, tmp_path):
+    # With no X-Ray daemon the SDK discards each subsegment and says so by name: proof they were opened.
+    env = handler_env(tiny_artifact, POWERTOOLS_TRACE_DISABLED="false")
+    log_path = tmp_path / "emulator.log"
+    with log_path.open("w") as log, running_function(HANDLER, env=env, stdout=log) as fn:
+        assert fn.invoke({"texts": ["fine"]})["predictions"]
+    text = log_path.read_text()
+    assert "Subsegment ## tokenize discarded" in text
+    assert "Subsegment ## inference discarded" in text
