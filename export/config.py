@@ -35,6 +35,11 @@ class ExportConfig:
     )
     extra_train_data: str = _opt("", "optional second train source mixed in (e.g. SST-2 phrases); '' = none")
     extra_train_samples: int = _opt(0, "how many rows of --extra-train-data to mix in (0 = all)")
+    title_column: str = _opt(
+        "",
+        "column of the train data added as extra short examples with the row's label ('' = none); "
+        "Amazon review titles state the sentiment in a few words, like the short texts users send",
+    )
     max_train_samples: int = _opt(0, "cap on train rows after shuffling (0 = all); for quick runs")
     dev_fraction: float = _opt(0.1, "fraction of train held out when --dev-data is 'split'")
     output: Path = field(

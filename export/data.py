@@ -61,17 +61,19 @@ def resolve_source(source: str, role: str) -> tuple[str, int]:
     return HUB_FALLBACK[role], HUB_FALLBACK_ROWS[role]
 
 
-def load_examples(source: str, *, seed: int | None = None, limit: int = 0) -> Examples:
+def load_examples(source: str, *, seed: int | None = None, limit: int = 0, text_column: str = "") -> Examples:
     """Load labelled texts, shuffled with `seed` when given, then capped at `limit` rows (0 = all).
+
+    The text comes from `text_column` when given, else from the first of TEXT_COLUMNS present.
 
     Raises:
         DataError: missing or empty file, missing column, unknown label, unreadable file, Hub unreachable.
     """
     path = Path(source)
     if path.suffix.lower() in FILE_SUFFIXES or path.exists():
-        examples = _from_columns(_read_file(path), str(path), sha256(path))
+        examples = _from_columns(_read_file(path), str(path), text_column, sha256(path))
     else:
-        examples = _from_columns(_read_hub(source, seed or 0, limit), source)
+        examples = _from_columns(_read_hub(source, seed or 0, limit), source, text_column)
     if seed is not None:
         examples = examples.take(shuffled(len(examples), seed))
     return examples.take(list(range(min(limit, len(examples))))) if limit else examples
@@ -84,15 +86,14 @@ def shuffled(n: int, seed: int) -> list[int]:
     return order
 
 
-def split(examples: Examples, fraction: float, seed: int) -> tuple[Examples, Examples]:
-    """Deterministic stratified (train, held-out) split: each label keeps its share in both parts."""
+def split(examples: Examples, fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    """Deterministic stratified split into (kept, held-out) row indices, each label keeping its share."""
     held: list[int] = []
     for label in sorted(set(examples.labels)):
         rows = [i for i, y in enumerate(examples.labels) if y == label]
         rows = [rows[i] for i in shuffled(len(rows), seed)]
         held += rows[: max(1, round(len(rows) * fraction))]
-    kept = sorted(set(range(len(examples))) - set(held))
-    return examples.take(kept), examples.take(sorted(held))
+    return sorted(set(range(len(examples))) - set(held)), sorted(held)
 
 
 def _read_file(path: Path) -> dict[str, list]:
@@ -146,16 +147,20 @@ def _read_hub(name: str, seed: int, limit: int) -> dict[str, list]:
     return rows.to_dict()
 
 
-def _from_columns(table: dict[str, list], source: str, digest: str | None = None) -> Examples:
+def _from_columns(table: dict[str, list], source: str, wanted: str, digest: str | None = None) -> Examples:
     if not table or not next(iter(table.values())):
         raise DataError(f"no rows in {source}")
     columns = set(table)
-    text_column = next((c for c in TEXT_COLUMNS if c in columns), None)
+    text_column = (
+        wanted if wanted in columns else next((c for c in TEXT_COLUMNS if c in columns and not wanted), None)
+    )
     if text_column is None or "label" not in columns:
-        missing = "label" if text_column else f"text (or one of {', '.join(TEXT_COLUMNS[1:])})"
+        missing = "label" if text_column else wanted or f"text (or one of {', '.join(TEXT_COLUMNS[1:])})"
         raise DataError(f"{source} has no '{missing}' column (columns: {', '.join(sorted(columns))})")
     texts = [str(t or "") for t in table[text_column]]
-    if text_column == "content" and "title" in columns:  # amazon_polarity: the title carries sentiment too
+    if (
+        text_column == "content" and "title" in columns and not wanted
+    ):  # amazon_polarity: the title carries sentiment too
         texts = [
             f"{title}. {body}" if title else body for title, body in zip(table["title"], texts, strict=True)
         ]

@@ -23,19 +23,30 @@ def load_data(cfg: ExportConfig) -> tuple[Examples, Examples, dict[str, Any]]:
     """Train and dev examples (train shuffled with the seed, capped, mixed with the extra source if any), and
     their provenance for the manifest."""
     train_source, train_cap = resolve_source(cfg.train_data, "train")
-    train = load_examples(train_source, seed=cfg.seed, limit=cfg.max_train_samples or train_cap)
+    options = {"seed": cfg.seed, "limit": cfg.max_train_samples or train_cap}
+    train = load_examples(train_source, **options)
+    # titles are read in the same shuffled order, so the dev split below drops a held-out row's title too
+    titles = (
+        load_examples(train_source, **options, text_column=cfg.title_column) if cfg.title_column else None
+    )
+    kept = list(range(len(train)))
     if cfg.dev_data == "split":
-        train, dev = split(train, cfg.dev_fraction, cfg.seed)
+        kept, held = split(train, cfg.dev_fraction, cfg.seed)
+        train, dev = train.take(kept), train.take(held)
     else:
         dev_source, dev_cap = resolve_source(cfg.dev_data, "dev")
         dev = load_examples(dev_source, seed=cfg.seed if dev_cap else None, limit=dev_cap)
-    provenance = {"train": train.provenance(), "dev": dev.provenance()}
+    provenance: dict[str, Any] = {"train": train.provenance(), "dev": dev.provenance()}
+    extras = []
+    if titles is not None:
+        extras.append(titles.take([i for i in kept if titles.texts[i].strip()]))
+        provenance["train"]["title_column"] = cfg.title_column
     if cfg.extra_train_data:
-        extra = load_examples(cfg.extra_train_data, seed=cfg.seed, limit=cfg.extra_train_samples)
-        provenance["extra_train"] = extra.provenance()
-        mixed = Examples(train.texts + extra.texts, train.labels + extra.labels, train.source, train.sha256)
-        train = mixed.take(shuffled(len(mixed), cfg.seed))
-    return train, dev, provenance
+        extras.append(load_examples(cfg.extra_train_data, seed=cfg.seed, limit=cfg.extra_train_samples))
+        provenance["extra_train"] = extras[-1].provenance()
+    for extra in extras:
+        train = Examples(train.texts + extra.texts, train.labels + extra.labels, train.source, train.sha256)
+    return (train.take(shuffled(len(train), cfg.seed)) if extras else train), dev, provenance
 
 
 def write_artifact_files(cfg: ExportConfig, directory: Path, model: Path) -> None:

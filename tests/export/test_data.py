@@ -57,11 +57,11 @@ def test_shuffle_is_deterministic_and_limit_caps():
 
 def test_split_is_stratified_disjoint_and_deterministic():
     examples = load_examples(str(FIXTURES / "reviews.jsonl"))
-    train, held = split(examples, 0.25, seed=1)
-    assert len(train) + len(held) == len(examples)
-    assert not set(train.texts) & set(held.texts)
-    assert held.labels.count(0) == held.labels.count(1) == 4
-    assert split(examples, 0.25, seed=1)[1].texts == held.texts
+    kept, held = split(examples, 0.25, seed=1)
+    assert sorted(kept + held) == list(range(len(examples)))
+    assert [examples.labels[i] for i in held].count(0) == [examples.labels[i] for i in held].count(1) == 4
+    assert split(examples, 0.25, seed=1) == (kept, held)
+    assert split(examples, 0.25, seed=2) != (kept, held)
 
 
 def test_default_source_is_the_shared_reviews_when_present():
@@ -109,3 +109,20 @@ def test_hub_unreachable_is_a_data_error(monkeypatch):
     with pytest.raises(DataError, match="Hub data set 'amazon_polarity:test' unavailable") as caught:
         load_examples("amazon_polarity:test")
     assert "\n" not in str(caught.value)
+
+
+def test_titles_become_extra_examples_and_follow_the_dev_split(tmp_path, make_tiny_config):
+    from export.pipeline import load_data
+
+    rows = [
+        {"text": f"review {i}", "title": f"title {i}" if i % 3 else "", "label": i % 2} for i in range(40)
+    ]
+    path = write_jsonl(tmp_path / "reviews.jsonl", rows)
+    cfg = make_tiny_config(tmp_path, tmp_path, train_data=str(path), dev_data="split", title_column="title")
+    train, dev, provenance = load_data(cfg)
+    held = {text.split()[1] for text in dev.texts}
+    titles = [text for text in train.texts if text.startswith("title")]
+    assert len(dev) == 4
+    assert len(titles) == len([r for r in rows if r["title"] and r["text"].split()[1] not in held])
+    assert not {t.split()[1] for t in titles} & held  # a held-out review's title is not trained on
+    assert provenance["train"]["title_column"] == "title"
