@@ -8,7 +8,7 @@ import json
 import sys
 from typing import Any
 
-from botocore.exceptions import BotoCoreError
+from botocore.exceptions import BotoCoreError, EndpointConnectionError
 from botocore.exceptions import ClientError as AwsError
 from urllib3.exceptions import HTTPError
 
@@ -68,7 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         run(args)
     except (ClientError, AwsError, BotoCoreError, HTTPError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        local = not (args.stack or args.function_name) and isinstance(error, EndpointConnectionError)
+        hint = "; is the emulator running (make serve)?" if local else ""
+        print(f"error: {error}{hint}", file=sys.stderr)
         return 2
     return 0
 

@@ -13,6 +13,7 @@ from botocore.stub import Stubber
 
 from client import calls
 from client.__main__ import main as client_main
+from local.emulator import free_port
 
 STACK = "SentimentApi"
 
@@ -76,3 +77,11 @@ def test_stack_without_outputs_is_a_one_line_error(stub_aws, capsys):
         capsys.readouterr().err
         == "error: stack SentimentApi has no output ApiUrl, FunctionName; was it deployed?\n"
     )
+
+
+def test_no_emulator_running_is_a_one_line_error_with_a_hint(capsys):
+    port = free_port()
+    assert client_main(["--endpoint-url", f"http://127.0.0.1:{port}"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: Could not connect to the endpoint URL")
+    assert err.endswith("is the emulator running (make serve)?\n")
