@@ -160,8 +160,15 @@ def test_internal_error_is_500_with_request_id_only(app, make_event, context, mo
 
 
 def test_logs_and_metrics_never_carry_review_text(app, make_event, context, capsys, log_stream):
+    from handler.observability import logger
+
     secret = "my unique review phrase zebra-omelette"
-    answer(app, make_event("POST", "/predict", json.dumps({"texts": [secret, REVIEW]})), context)
+    level = logger.log_level
+    logger.setLevel("DEBUG")  # the per-request summary is a DEBUG line
+    try:
+        answer(app, make_event("POST", "/predict", json.dumps({"texts": [secret, REVIEW]})), context)
+    finally:
+        logger.setLevel(level)
     out = capsys.readouterr().out + log_stream.getvalue()
     assert secret not in out
     records = [json.loads(line) for line in out.splitlines() if line.startswith("{")]

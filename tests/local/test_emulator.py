@@ -42,7 +42,7 @@ def test_ensure_rie_extracts_each_architecture_from_the_wheel(tmp_path):
 
 def test_cold_start_then_warm_invokes(tiny_artifact, tmp_path):
     log_path = tmp_path / "emulator.log"
-    env = handler_env(tiny_artifact)
+    env = handler_env(tiny_artifact, POWERTOOLS_LOG_LEVEL="DEBUG")
     with log_path.open("w") as log, running_function(HANDLER, env=env, stdout=log) as fn:
         answers = [fn.invoke({"texts": ["works great", "broke at once"]}) for _ in range(3)]
     assert all(len(answer["predictions"]) == 2 for answer in answers)
