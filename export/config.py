@@ -33,8 +33,11 @@ class ExportConfig:
     dev_data: str = _opt(
         DEFAULT, "labelled dev data (same forms as --train-data), or 'split' to hold out part of train"
     )
-    extra_train_data: str = _opt("", "optional second train source mixed in (e.g. SST-2 phrases); '' = none")
-    extra_train_samples: int = _opt(0, "how many rows of --extra-train-data to mix in (0 = all)")
+    extra_train_data: str = _opt(
+        DEFAULT,
+        "second train source mixed in ('' = none); 'default' = SST-2 phrases, which teach short texts",
+    )
+    extra_train_samples: int = _opt(10_000, "how many rows of --extra-train-data to mix in (0 = all)")
     title_column: str = _opt(
         "",
         "column of the train data added as extra short examples with the row's label ('' = none); "
@@ -58,10 +61,12 @@ class ExportConfig:
     max_length: int = _opt(256, "tokens per window when serving (tokenizer truncation length)")
     window_stride: int = _opt(64, "tokens shared by consecutive windows of a long text")
     max_windows: int = _opt(8, "windows scored per text at most; beyond, the answer says truncated")
-    train_max_length: int = _opt(0, "truncation length while fine-tuning (0 = --max-length)")
+    train_max_length: int = _opt(
+        128, "truncation length while fine-tuning (0 = --max-length); long reviews are served as windows"
+    )
     epochs: float = _opt(2.0, "training epochs (the best epoch on dev is kept)")
     batch_size: int = _opt(32, "training batch size")
-    learning_rate: float = _opt(5e-5, "peak learning rate (linear decay)")
+    learning_rate: float = _opt(1e-4, "peak learning rate (linear decay)")
     warmup_ratio: float = _opt(0.06, "fraction of steps spent warming the learning rate up")
     weight_decay: float = _opt(0.01, "AdamW weight decay")
     seed: int = _opt(42, "seed for shuffling, splits, initialisation and training")

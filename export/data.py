@@ -15,10 +15,12 @@ from export.errors import DataError
 
 LABELS = ("NEGATIVE", "POSITIVE")
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-DEFAULT_TRAIN = SHARED_DATA / "amazon-reviews" / "train.jsonl"
-DEFAULT_DEV = SHARED_DATA / "amazon-reviews" / "dev.jsonl"
-HUB_FALLBACK = {"train": "amazon_polarity:train", "dev": "amazon_polarity:test"}
-HUB_FALLBACK_ROWS = {"train": 20_000, "dev": 2_000}
+# role -> (file under ../shared/data, Hub data set used when this checkout has no ../shared, row cap for it)
+DEFAULT_SOURCES = {
+    "train": (SHARED_DATA / "amazon-reviews" / "train.jsonl", "amazon_polarity:train", 20_000),
+    "dev": (SHARED_DATA / "amazon-reviews" / "dev.jsonl", "amazon_polarity:test", 2_000),
+    "extra": (SHARED_DATA / "sst2" / "train.jsonl", "stanfordnlp/sst2:train", 0),
+}
 FILE_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
 TEXT_COLUMNS = ("text", "sentence", "content", "review")
 
@@ -47,18 +49,18 @@ class Examples:
 
 
 def resolve_source(source: str, role: str) -> tuple[str, int]:
-    """The data source `default` stands for, and a row cap (0 = none).
+    """The data source `default` stands for in `role` (train, dev, extra), and a row cap (0 = none).
 
-    The shared Amazon reviews when this checkout has them; otherwise the public `amazon_polarity` set from the
-    Hub (capped so `make model` stays within its time budget), announced in one line.
+    The shared files (Amazon reviews; SST-2 phrases as extra) when this checkout has them; otherwise public
+    Hub data sets (capped so `make model` stays within its time budget), announced in one line.
     """
     if source != "default":
         return source, 0
-    local = DEFAULT_TRAIN if role == "train" else DEFAULT_DEV
+    local, hub, cap = DEFAULT_SOURCES[role]
     if local.exists():
         return str(local), 0
-    log.warning("%s not found: using Hub data set %s instead", local, HUB_FALLBACK[role])
-    return HUB_FALLBACK[role], HUB_FALLBACK_ROWS[role]
+    log.warning("%s not found: using Hub data set %s instead", local, hub)
+    return hub, cap
 
 
 def load_examples(source: str, *, seed: int | None = None, limit: int = 0, text_column: str = "") -> Examples:

@@ -11,7 +11,7 @@ from typing import Any
 from export import artifacts, onnx_export, quantize
 from export.config import ExportConfig
 from export.data import LABELS, Examples, load_examples, resolve_source, shuffled, split
-from export.errors import GateError
+from export.errors import DataError, GateError
 from export.evaluate import evaluate
 from export.train import prepare_checkpoint, resolve_base_model
 
@@ -25,10 +25,7 @@ def load_data(cfg: ExportConfig) -> tuple[Examples, Examples, dict[str, Any]]:
     train_source, train_cap = resolve_source(cfg.train_data, "train")
     options = {"seed": cfg.seed, "limit": cfg.max_train_samples or train_cap}
     train = load_examples(train_source, **options)
-    # titles are read in the same shuffled order, so the dev split below drops a held-out row's title too
-    titles = (
-        load_examples(train_source, **options, text_column=cfg.title_column) if cfg.title_column else None
-    )
+    titles = load_titles(cfg, train_source, options) if cfg.title_column else None
     kept = list(range(len(train)))
     if cfg.dev_data == "split":
         kept, held = split(train, cfg.dev_fraction, cfg.seed)
@@ -42,11 +39,22 @@ def load_data(cfg: ExportConfig) -> tuple[Examples, Examples, dict[str, Any]]:
         extras.append(titles.take([i for i in kept if titles.texts[i].strip()]))
         provenance["train"]["title_column"] = cfg.title_column
     if cfg.extra_train_data:
-        extras.append(load_examples(cfg.extra_train_data, seed=cfg.seed, limit=cfg.extra_train_samples))
+        extra_source, _ = resolve_source(cfg.extra_train_data, "extra")
+        extras.append(load_examples(extra_source, seed=cfg.seed, limit=cfg.extra_train_samples))
         provenance["extra_train"] = extras[-1].provenance()
     for extra in extras:
         train = Examples(train.texts + extra.texts, train.labels + extra.labels, train.source, train.sha256)
     return (train.take(shuffled(len(train), cfg.seed)) if extras else train), dev, provenance
+
+
+def load_titles(cfg: ExportConfig, source: str, options: dict[str, Any]) -> Examples | None:
+    """The title column of the train data in the same shuffled order as its texts (so a dev split drops a
+    held-out row's title too), or None when the data has no such column: titles are optional."""
+    try:
+        return load_examples(source, **options, text_column=cfg.title_column)
+    except DataError as exc:  # the texts loaded from the same source, so only the column can be missing
+        log.info("no title examples: %s", exc)
+        return None
 
 
 def write_artifact_files(cfg: ExportConfig, directory: Path, model: Path) -> None:
