@@ -7,6 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
+from aws_lambda_powertools.event_handler.openapi.models import Server
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -30,7 +31,10 @@ def _build(resolver: ApiGatewayResolver) -> ApiGatewayResolver:
 
     @resolver.get("/openapi.json", include_in_schema=False)
     def openapi():  # no return annotation: validation would try to model Response
-        return Response(200, "application/json", resolver.get_openapi_json_schema(**OPENAPI))
+        # The stage prefix (/v1) as the server, as Powertools' own Swagger page computes it, so generated
+        # clients call the stage URL.
+        servers = [Server(url=resolver._get_base_path() or "/")]
+        return Response(200, "application/json", resolver.get_openapi_json_schema(servers=servers, **OPENAPI))
 
     return resolver
 

@@ -68,6 +68,8 @@ def test_openapi_documents_routes_and_limits(app, make_event, context):
     request_schema = spec["components"]["schemas"]["PredictRequest"]["properties"]
     assert request_schema["texts"]["anyOf"][0]["maxItems"] == 32
     assert "422" in spec["paths"]["/predict"]["post"]["responses"]
+    # SAM's REST event comes through stage "prod" with the stage in the path: clients must call /prod.
+    assert spec["servers"] == [{"url": "/prod" if make_event.flavour == "rest_v1" else "/"}]
 
 
 def test_swagger_page_needs_no_network(app, make_event, context):
