@@ -31,7 +31,8 @@ def describe_validation(errors: Iterable[Mapping[str, Any]]) -> tuple[str, list[
     """A one-line message and per-field problems, without echoing the input (it may be a whole review)."""
     problems = []
     for error in errors:
-        location = [str(part) for part in error.get("loc", ()) if part != "body"]
+        loc = tuple(error.get("loc", ()))
+        location = [str(part) for part in (loc[1:] if loc[:1] == ("body",) else loc)]
         if error.get("type") == "json_invalid":
             return "the request body is not valid JSON", [{"field": "body", "problem": "not valid JSON"}]
         if error.get("type") == "missing" and not location:

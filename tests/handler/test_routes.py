@@ -95,6 +95,7 @@ def test_swagger_page_needs_no_network(app, make_event, context):
         ({"text": "a", "texts": ["b"]}, "exactly one of"),
         ({}, "exactly one of"),
         ({"txt": "typo"}, "txt: Extra inputs are not permitted"),
+        ({"text": "a", "body": "b"}, "body: Extra inputs are not permitted"),
         ({"text": "a", "all_scores": "maybe"}, "all_scores"),
         ([REVIEW], "valid dictionary"),
     ],
