@@ -61,11 +61,14 @@ def run(args: argparse.Namespace) -> None:
     data = load_examples(args.data)
     metrics = evaluate(args.model, data)
     report = write_report(metrics, args.model, data, args.reports_dir)
+    confusion = metrics["confusion_matrix"]
     log.info(
-        "accuracy %.4f, F1 %.4f on %d texts; report: %s",
+        "accuracy %.4f, F1 %.4f on %d texts; confusion (rows: gold %s): %s; report: %s",
         metrics["accuracy"],
         metrics["f1"],
         metrics["n"],
+        "/".join(confusion["labels"]),
+        confusion["rows_gold_cols_predicted"],
         report,
     )
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from export import artifacts, onnx_export, quantize
 from export.config import ExportConfig
-from export.data import LABELS, Examples, load_examples, resolve_source, shuffled, split
+from export.data import Examples, load_examples, resolve_source, shuffled, split
 from export.errors import DataError, GateError
 from export.evaluate import evaluate
 from export.train import prepare_checkpoint, resolve_base_model
@@ -67,6 +67,12 @@ def write_artifact_files(cfg: ExportConfig, directory: Path, model: Path) -> Non
     shutil.copyfile(cfg.checkpoint_dir / "config.json", directory / "config.json")
 
 
+def checkpoint_labels(checkpoint: Path) -> list[str]:
+    """Label names in output order: an as-is base may order them POSITIVE first, and the handler checks."""
+    id2label = json.loads((checkpoint / "config.json").read_text())["id2label"]
+    return [id2label[key] for key in sorted(id2label, key=int)]
+
+
 def build(cfg: ExportConfig) -> dict[str, Any]:
     """Run every stage; return the manifest of the published artifact.
 
@@ -88,7 +94,7 @@ def build(cfg: ExportConfig) -> dict[str, Any]:
         else "sentence-transformers/all-MiniLM-L6-v2",
         "fine_tuned": trained,
         "task": "text-classification",
-        "labels": list(LABELS),
+        "labels": checkpoint_labels(cfg.checkpoint_dir),
         "max_length": cfg.max_length,
         "window_stride": cfg.window_stride,
         "max_windows": cfg.max_windows,
