@@ -91,10 +91,17 @@ def ensure_rie(cache_dir: Path = CACHE_DIR, arch: str | None = None) -> Path:
     return binary
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+def free_port(port: int = 0) -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now (port 0: any such port).
+
+    Raises:
+        EmulatorError: the requested port is taken, e.g. by another `make serve`.
+    """
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise EmulatorError(f"127.0.0.1:{port} is already in use (another make serve?)") from exc
         return sock.getsockname()[1]
 
 
@@ -168,7 +175,8 @@ def running_function(
     Raises:
         EmulatorError: the binary is unavailable, or the emulator exited or never listened.
     """
-    port = port or free_port()
+    # Checked first: otherwise another server on that port would answer the readiness probe.
+    port = free_port(port or 0)
     # RIE's internal Runtime API defaults to a fixed port (9001); pick a free one so emulators can coexist.
     command = [
         str(ensure_rie()),

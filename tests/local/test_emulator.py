@@ -54,6 +54,14 @@ def test_cold_start_then_warm_invokes(tiny_artifact, tmp_path):
     assert "works great" not in text
 
 
+def test_busy_port_is_a_clear_error(tiny_artifact, function):
+    with (
+        pytest.raises(EmulatorError, match=f"127.0.0.1:{function.port} is already in use"),
+        running_function(HANDLER, env=handler_env(tiny_artifact), port=function.port),
+    ):
+        pass
+
+
 def test_boto3_invoke(function):
     client = lambda_client(function.endpoint)
     answer = invoke_function(client, LOCAL_FUNCTION, {"text": "Lovely kettle", "all_scores": True})
