@@ -7,13 +7,14 @@ the transport costs the same and only the function differs.
 from __future__ import annotations
 
 import json
-import os
 import time
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import IO
 
+from bench.cpus import pinned
 from bench.errors import BenchError
 from bench.memory import peak_rss_mb
 from bench.timing import Series, measure
@@ -86,17 +87,19 @@ def warm_series(
     Args:
         shapes: texts per request shape (`{"short": [...], ...}`).
         repeat: timed calls per shape.
-        cpus: pin the emulator to these cores before the first invoke; the runtime it starts then
-            inherits them, and both handlers size their thread pools from the CPUs they may use.
+        cpus: launch the emulator pinned to these cores; the runtime it starts inherits them, and
+            both handlers size their thread pools from the CPUs they may use.
 
     Raises:
         BenchError: the emulator did not start or the function did not answer 200.
     """
     series: dict[str, Series] = {}
     try:
-        with running_function(function.handler, env=function.env, stdout=log) as running:
-            if cpus:
-                os.sched_setaffinity(running.process.pid, cpus)
+        with ExitStack() as stack:
+            with pinned(cpus) if cpus else nullcontext():  # the emulator and its runtime start pinned
+                running = stack.enter_context(
+                    running_function(function.handler, env=function.env, stdout=log)
+                )
             for shape, texts in shapes.items():
                 call = partial(_answer, function, running, predict_event(texts))
                 series[shape] = measure(call, len(texts), warmup, repeat[shape])

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import IO
@@ -15,6 +13,7 @@ import numpy as np
 from bench import accuracy, emulated, sizes
 from bench.config import BenchConfig
 from bench.cost import PRICES, cost_table
+from bench.cpus import ONE_CPU, TWO_CPUS, pinned
 from bench.errors import BenchError
 from bench.floor import Floor
 from bench.headline import headline
@@ -28,8 +27,6 @@ log_info = logging.getLogger("bench").info
 RUNTIME_REQUIREMENTS = Path(__file__).resolve().parents[1] / "requirements" / "runtime.txt"
 PEER_REQUIREMENTS = ["torch", "transformers"]
 PRICED_SHAPES = ("short", "batch")  # single and batched predictions, for the cost table
-TWO_CPUS = set(sorted(os.sched_getaffinity(0))[:2])
-ONE_CPU = set(sorted(TWO_CPUS)[:1])
 
 
 def _served(config: BenchConfig) -> Classifier:
@@ -108,24 +105,13 @@ def _cost(results: dict, memory_sizes: tuple[int, ...]) -> list[dict]:
     return cost_table(durations, peak, memory_sizes)
 
 
-@contextmanager
-def _pinned(cpus: set[int]) -> Iterator[None]:
-    """Run on `cpus` only (children inherit), then give the process its CPUs back."""
-    before = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, cpus)
-    try:
-        yield
-    finally:
-        os.sched_setaffinity(0, before)
-
-
 def run(config: BenchConfig) -> dict:
     """Measure everything and return the results, JSON-ready (what bench.json holds).
 
     Two cores stand for Lambda's two vCPUs (3,538 MB): the run is pinned to two, so a bigger machine
     measures the same thing.
     """
-    with _pinned(TWO_CPUS):
+    with pinned(TWO_CPUS):
         return _run(config)
 
 
