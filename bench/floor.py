@@ -1,27 +1,27 @@
-"""(b) The floor: tokenizers + one onnxruntime run on build/model, in process, nothing else.
+"""(b) The floor: the served tokenizer + one onnxruntime run, in process, nothing else.
 
-No HTTP envelope, validation, window averaging or logging: whatever the served handler adds on top of
-this is its overhead. It feeds the same windows the handler does (the artifact's tokenizer settings).
+No HTTP envelope, emulator, validation, window averaging or logging: whatever (a) adds on top of this
+is overhead. It uses the very tokenizer and session the handler's loader builds (same windows, same
+thread settings), so only the serving layers differ.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
-import onnxruntime as ort
-from tokenizers import Encoding, Tokenizer
+from tokenizers import Encoding
+
+from handler.inference import Classifier
 
 # The ONNX input names the export writes, and the Encoding attribute that holds each.
 _FEEDS = {"input_ids": "ids", "attention_mask": "attention_mask", "token_type_ids": "type_ids"}
 
 
 class Floor:
-    """Raw tokenizer + session, loaded once like the handler loads them."""
+    """Raw tokenize + run on a loaded artifact."""
 
-    def __init__(self, model_dir: Path) -> None:
-        self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
-        self.session = ort.InferenceSession(str(model_dir / "model.onnx"), providers=["CPUExecutionProvider"])
+    def __init__(self, served: Classifier) -> None:
+        self.tokenizer = served.tokenizer
+        self.session = served.session
         self.input_names = [i.name for i in self.session.get_inputs()]
 
     def logits(self, texts: list[str]) -> np.ndarray:

@@ -39,12 +39,12 @@ def _served(config: BenchConfig) -> Classifier:
         raise BenchError(str(err)) from err
 
 
-def _latency(config: BenchConfig, inputs: Inputs, log: IO[str]) -> dict:
+def _latency(config: BenchConfig, served: Classifier, inputs: Inputs, log: IO[str]) -> dict:
     """Warm series of the floor, ours and the peer on two cores; ours and the peer again on one."""
     shapes = {"short": [inputs.short], "long": [inputs.long], "batch": inputs.batch}
     repeat = {"short": config.repeat_single, "long": config.repeat_single, "batch": config.repeat_batch}
     log_info("warm latency of the floor, in process")
-    floor = Floor(config.model_dir)
+    floor = Floor(served)
     measured = {"latency": {"floor": {}}, "latency_one_cpu": {}, "memory": {}}
     for shape, texts in shapes.items():
         measured["latency"]["floor"][shape] = measure(
@@ -124,7 +124,7 @@ def _run(config: BenchConfig) -> dict:
     inputs = pick_inputs(reviews, int(served.manifest["max_length"]), config.batch_size)
     config.out_dir.mkdir(parents=True, exist_ok=True)
     with (config.out_dir / "bench-emulator.log").open("w") as log:  # function logs, for when one fails
-        results = _latency(config, inputs, log)
+        results = _latency(config, served, inputs, log)
         results["cold_start"] = _cold_starts(config, inputs, log)
     results["size"] = {
         "ours": _size(
