@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from functools import partial
@@ -37,6 +38,13 @@ def _served(config: BenchConfig) -> Classifier:
         return Classifier.from_dir(config.model_dir)
     except ArtifactError as err:
         raise BenchError(str(err)) from err
+
+
+def _check_unchanged(model_dir: Path, served: Classifier) -> None:
+    """Refuse results that mix two models: `make model` may swap the artifact in during a long run."""
+    manifest = json.loads((model_dir / "manifest.json").read_text(encoding="utf-8"))
+    if manifest["files"]["model.onnx"]["sha256"] != served.manifest["files"]["model.onnx"]["sha256"]:
+        raise BenchError(f"{model_dir} was rebuilt during the benchmark; run it again")
 
 
 def _latency(config: BenchConfig, served: Classifier, inputs: Inputs, log: IO[str]) -> dict:
@@ -140,6 +148,7 @@ def _run(config: BenchConfig) -> dict:
     results["accuracy"] = accuracy.accuracy_table(
         config.model_dir, config.fp32_dir, config.checkpoint_dir, sets
     )
+    _check_unchanged(config.model_dir, served)
     results["cost"] = _cost(results, config.memory_sizes_mb)
     results["prices"] = PRICES
     results["headline"] = headline(results)
