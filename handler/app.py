@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import (
+    APIGatewayHttpResolver,
+    APIGatewayRestResolver,
+    CORSConfig,
+    Response,
+)
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.event_handler.openapi.models import Server
 from aws_lambda_powertools.logging import correlation_paths
@@ -15,12 +20,19 @@ from handler import direct, error_mapping
 from handler.models import parse_json_body
 from handler.observability import logger, metrics, tracer
 from handler.routes import get_classifier, router
+from handler.settings import get_settings
 
 OPENAPI = {
     "title": "Sentiment API",
     "version": "1.0.0",
     "description": "Sentiment of product reviews (POSITIVE / NEGATIVE) by an int8 ONNX model.",
 }
+
+
+def _cors() -> CORSConfig | None:
+    """CORS headers on every answer when origins are configured: API Gateway only answers the preflights."""
+    origins = get_settings().cors_origin_list
+    return CORSConfig(allow_origin=origins[0], extra_origins=origins[1:]) if origins else None
 
 
 def _build(resolver: ApiGatewayResolver) -> ApiGatewayResolver:
@@ -39,8 +51,12 @@ def _build(resolver: ApiGatewayResolver) -> ApiGatewayResolver:
     return resolver
 
 
-rest = _build(APIGatewayRestResolver(enable_validation=True, json_body_deserializer=parse_json_body))
-http = _build(APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=parse_json_body))
+rest = _build(
+    APIGatewayRestResolver(cors=_cors(), enable_validation=True, json_body_deserializer=parse_json_body)
+)
+http = _build(
+    APIGatewayHttpResolver(cors=_cors(), enable_validation=True, json_body_deserializer=parse_json_body)
+)
 get_classifier()  # at init: the first request pays no load time, and a broken artifact fails the init
 
 

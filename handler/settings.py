@@ -30,9 +30,19 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=1_048_576, ge=1024, le=6_000_000, description="Largest request body (Lambda's own cap: 6 MB)."
     )
+    cors_origins: str = Field(
+        default="",
+        description="Comma-separated origins allowed by CORS (or `*`); empty: no CORS headers. The CDK stack "
+        "sets it together with the API's preflight answers.",
+    )
     ort_threads: int | None = Field(
         default=None, ge=1, description="onnxruntime intra-op threads; default: the CPUs Lambda gives."
     )
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        """`cors_origins` split on commas, blanks dropped."""
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
 
 @cache
