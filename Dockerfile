@@ -6,9 +6,10 @@ FROM ${BASE_IMAGE}
 
 # Requirements first, so their layer is reused when only the model or the handler changes. Installed into
 # LAMBDA_TASK_ROOT (first on the runtime's sys.path) so the pins win over anything the base ships.
-COPY requirements/runtime.txt /tmp/runtime.txt
-RUN pip install --no-cache-dir --root-user-action=ignore --target "${LAMBDA_TASK_ROOT}" -r /tmp/runtime.txt \
-    && rm /tmp/runtime.txt
+# runtime.lock is the complete pinned closure: --no-deps installs exactly it, nothing resolved at build time.
+COPY requirements/runtime.lock /tmp/runtime.lock
+RUN pip install --no-cache-dir --no-deps --root-user-action=ignore --target "${LAMBDA_TASK_ROOT}" -r /tmp/runtime.lock \
+    && rm /tmp/runtime.lock
 
 ENV MODEL_DIR=/var/task/model \
     TOKENIZERS_PARALLELISM=false

@@ -25,7 +25,7 @@ AWS_BASE = "public.ecr.aws/lambda/python:3.12"
 IMAGE = "localhost/sentiment-api:latest"
 DEFAULT_MODEL = REPO / "build/model"
 # What the Dockerfile copies besides the model; a staged context holds exactly these.
-CONTEXT_ITEMS = ("Dockerfile", ".dockerignore", "requirements/runtime.txt", "handler")
+CONTEXT_ITEMS = ("Dockerfile", ".dockerignore", "requirements/runtime.lock", "handler")
 
 
 @dataclass(frozen=True)

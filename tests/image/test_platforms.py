@@ -1,4 +1,4 @@
-"""Slow (asks PyPI): the image's runtime requirements install from wheels on both Lambda architectures.
+"""Slow (asks PyPI): the image's locked runtime requirements install from wheels on both Lambda architectures.
 
 The Dockerfile has no architecture-specific step, so arm64 works exactly when every runtime requirement
 has a wheel for the AWS base's Python on aarch64. Amazon Linux 2023 has glibc 2.34: manylinux tags up to
@@ -29,8 +29,8 @@ def test_runtime_requirements_have_wheels_for_the_aws_base(arch: str, tmp_path: 
     command = [sys.executable, "-m", "pip", "install", "--dry-run", "--quiet", "--only-binary=:all:"]
     command += ["--implementation", "cp", "--python-version", AWS_BASE.rsplit(":", 1)[1]]
     command += [f"--platform={tag}_{arch}" for tag in tags]
-    command += ["--target", str(tmp_path / "target"), "--report", str(report)]
-    subprocess.run([*command, "-r", str(REPO / "requirements/runtime.txt")], check=True)
+    command += ["--no-deps", "--target", str(tmp_path / "target"), "--report", str(report)]
+    subprocess.run([*command, "-r", str(REPO / "requirements/runtime.lock")], check=True)
     installed = {
         canonicalize_name(item["metadata"]["name"]) for item in json.loads(report.read_text())["install"]
     }
