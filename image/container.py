@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from image.tools import BUILDAH, ImageError, buildah_image_id, pick_engine, run
-from local.emulator import INVOKE_PATH, EmulatorError, _wait_listening, free_port, handler_env
+from local.emulator import INVOKE_PATH, EmulatorError, free_port, handler_env, wait_listening
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def buildah_running(tag: str) -> Iterator[str]:
                 start_new_session=True,  # one process group, so stop() reaches the emulator inside
             )
             try:
-                _wait_listening(port, process, START_TIMEOUT_S)
+                wait_listening(port, process, START_TIMEOUT_S)
                 yield f"http://127.0.0.1:{port}{INVOKE_PATH}"
             except EmulatorError as exc:
                 output.seek(0)
@@ -87,7 +87,7 @@ def docker_running(tag: str) -> Iterator[str]:
     publish = ["--publish", f"127.0.0.1:{port}:8080"]
     process = subprocess.Popen(["docker", "run", "--rm", "--name", name, *env, *publish, tag])
     try:
-        _wait_listening(port, process, START_TIMEOUT_S)
+        wait_listening(port, process, START_TIMEOUT_S)
         yield f"http://127.0.0.1:{port}{INVOKE_PATH}"
     except EmulatorError as exc:
         raise ImageError(str(exc)) from exc

@@ -134,7 +134,12 @@ def invoke(url: str, event: Any, timeout: float = 60.0) -> Any:
         return json.loads(response.read())
 
 
-def _wait_listening(port: int, process: subprocess.Popen, timeout: float) -> None:
+def wait_listening(port: int, process: subprocess.Popen, timeout: float) -> None:
+    """Block until `port` accepts connections; fail fast if `process` (the emulator) exits first.
+
+    Raises:
+        EmulatorError: the process exited, or nothing listened within `timeout` seconds.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -194,7 +199,7 @@ def running_function(
         command, cwd=cwd, env=environment, stdout=stdout, stderr=subprocess.STDOUT if stdout else None
     )
     try:
-        _wait_listening(port, process, startup_timeout)
+        wait_listening(port, process, startup_timeout)
         yield RunningFunction(port=port, process=process)
     finally:
         process.terminate()
