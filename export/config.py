@@ -70,7 +70,9 @@ class ExportConfig:
     warmup_ratio: float = _opt(0.06, "fraction of steps spent warming the learning rate up")
     weight_decay: float = _opt(0.01, "AdamW weight decay")
     seed: int = _opt(42, "seed for shuffling, splits, initialisation and training")
-    quantization: str = _opt("avx2", f"dynamic int8 scheme, one of {', '.join(QUANTIZATION_SCHEMES)}")
+    quantization: str = _opt(
+        "s8-reduce-range", f"dynamic int8 scheme, one of {', '.join(QUANTIZATION_SCHEMES)}"
+    )
     max_accuracy_drop: float = _opt(0.5, "gate: most accuracy points int8 may lose against fp32 on dev")
     parity_samples: int = _opt(64, "dev texts used to compare ONNX logits with PyTorch")
     parity_atol: float = _opt(1e-3, "largest |logit diff| allowed between fp32 ONNX and PyTorch")
