@@ -38,6 +38,7 @@ def staged(destination: Path) -> Iterator[Path]:
     """
     destination.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{destination.name}-", dir=destination.parent))
+    work.chmod(0o755)  # mkdtemp makes it private; Lambda runs the image as a non-root user that must read it
     try:
         yield work
         retired = destination.with_name(f".{destination.name}-old-{os.getpid()}")

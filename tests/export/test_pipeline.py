@@ -28,6 +28,10 @@ def test_artifact_holds_exactly_the_contract_files(tiny_artifact):
     assert names == ["config.json", "manifest.json", "model.onnx", "tokenizer.json"]
 
 
+def test_artifact_is_readable_by_other_users(tiny_artifact):
+    assert tiny_artifact.stat().st_mode & 0o755 == 0o755  # Lambda runs as a non-root user
+
+
 def test_manifest_lists_every_shipped_file_with_its_sha256_and_size(tiny_artifact):
     manifest = json.loads((tiny_artifact / "manifest.json").read_text())
     assert sorted(manifest["files"]) == ["config.json", "model.onnx", "tokenizer.json"]
