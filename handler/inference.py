@@ -60,6 +60,9 @@ def _session(path: Path, threads: int) -> ort.InferenceSession:
     return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
 
 
+ROWS_PER_RUN = 32
+
+
 def _softmax(logits: np.ndarray) -> np.ndarray:
     shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
     return shifted / shifted.sum(axis=1, keepdims=True)
@@ -74,6 +77,9 @@ class Classifier:
         self.manifest = manifest
         self.labels: tuple[str, ...] = tuple(labels)
         self.max_windows = int(manifest["max_windows"])
+        # Windows per ONNX run: attention memory grows with rows x length^2, so a request of 32 long reviews
+        # (256 windows of 256 tokens) in one run peaked at 2.6 GB; chunks of 32 bound it whatever the request.
+        self.rows_per_run = ROWS_PER_RUN
         self._input_names = [i.name for i in session.get_inputs()]
 
     @classmethod
@@ -124,10 +130,22 @@ class Classifier:
         """Run the model on every window and average each text's window probabilities -> [texts, labels]."""
         if not len(windows.counts):
             return np.zeros((0, len(self.labels)))
-        (logits,) = self.session.run(["logits"], windows.feeds)
+        logits = self._logits(windows.feeds)
         sums = np.zeros((len(windows.counts), len(self.labels)), dtype=np.float64)
         np.add.at(sums, windows.owner, _softmax(logits.astype(np.float64)))
         return sums / windows.counts[:, None]
+
+    def _logits(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        """Model logits for every window row, `rows_per_run` rows per ONNX run to bound peak memory."""
+        rows = len(next(iter(feeds.values())))
+        runs = (
+            self.session.run(
+                ["logits"],
+                {name: column[start : start + self.rows_per_run] for name, column in feeds.items()},
+            )
+            for start in range(0, rows, self.rows_per_run)
+        )
+        return np.concatenate([logits for (logits,) in runs])
 
     def predict(self, windows: Windows) -> list[Prediction]:
         """Turn encoded windows into one Prediction per text (the inference step)."""

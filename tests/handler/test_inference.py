@@ -100,3 +100,20 @@ def test_tokenizer_without_stride_is_refused(tiny_artifact, tmp_path):
     (broken / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ArtifactError, match="truncation with a stride"):
         Classifier.from_dir(broken)
+
+
+def test_windows_scored_in_bounded_runs_give_the_same_probabilities(classifier, monkeypatch):
+    texts = [LONG, "short", LONG[:700]]
+    windows = classifier.encode(texts)
+    assert len(windows.owner) > 2  # several runs below
+    whole = classifier.probabilities(windows)
+    runs = []
+    session_run = classifier.session.run
+    monkeypatch.setattr(classifier, "rows_per_run", 2)
+    monkeypatch.setattr(
+        classifier.session, "run", lambda *a: runs.append(a) or session_run(*a), raising=False
+    )
+    chunked = classifier.probabilities(windows)
+    assert len(runs) == -(-len(windows.owner) // 2)
+    assert all(len(feeds["input_ids"]) <= 2 for _, feeds in runs)
+    np.testing.assert_allclose(chunked, whole, atol=1e-4)
