@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 FIXTURES = Path(__file__).parent / "fixtures"
-TRAIN_FILE = FIXTURES / "reviews.jsonl"
+TRAIN_FILE = FIXTURES / "reviews.csv"
 DEV_FILE = FIXTURES / "reviews-dev.csv"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -20,8 +21,12 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
     return path
 
 
-def test_jsonl_with_integer_labels():
-    examples = load_examples(str(FIXTURES / "reviews.jsonl"))
+def test_jsonl_with_integer_labels(tmp_path):
+    with (FIXTURES / "reviews.csv").open(newline="") as rows:
+        path = write_jsonl(
+            tmp_path / "reviews.jsonl", [{**row, "label": int(row["label"])} for row in csv.DictReader(rows)]
+        )
+    examples = load_examples(str(path))
     assert len(examples) == 32
     assert set(examples.labels) == {0, 1}
     assert len(examples.sha256 or "") == 64
@@ -47,7 +52,7 @@ def test_sentence_column_is_accepted(tmp_path):
 
 
 def test_shuffle_is_deterministic_and_limit_caps():
-    source = str(FIXTURES / "reviews.jsonl")
+    source = str(FIXTURES / "reviews.csv")
     first, again = load_examples(source, seed=7, limit=10), load_examples(source, seed=7, limit=10)
     other = load_examples(source, seed=8, limit=10)
     assert first.texts == again.texts
@@ -56,7 +61,7 @@ def test_shuffle_is_deterministic_and_limit_caps():
 
 
 def test_split_is_stratified_disjoint_and_deterministic():
-    examples = load_examples(str(FIXTURES / "reviews.jsonl"))
+    examples = load_examples(str(FIXTURES / "reviews.csv"))
     kept, held = split(examples, 0.25, seed=1)
     assert sorted(kept + held) == list(range(len(examples)))
     assert [examples.labels[i] for i in held].count(0) == [examples.labels[i] for i in held].count(1) == 4

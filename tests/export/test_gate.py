@@ -12,7 +12,7 @@ from onnx import helper
 from export import pipeline, quantize
 from export.errors import GateError
 
-TRAIN_FILE = Path(__file__).parents[1] / "fixtures" / "reviews.jsonl"
+TRAIN_FILE = Path(__file__).parents[1] / "fixtures" / "reviews.csv"
 
 
 def negate_logits(model_path: Path) -> Path:
