@@ -39,9 +39,10 @@ class ExportConfig:
     )
     extra_train_samples: int = _opt(10_000, "how many rows of --extra-train-data to mix in (0 = all)")
     title_column: str = _opt(
-        "",
-        "column of the train data added as extra short examples with the row's label ('' = none); "
-        "Amazon review titles state the sentiment in a few words, like the short texts users send",
+        "title",
+        "column of the train data added as extra short examples with the row's label ('' = none; data "
+        "without it just has none); Amazon review titles state the sentiment in a few words, like the short "
+        "texts users send",
     )
     max_train_samples: int = _opt(0, "cap on train rows after shuffling (0 = all); for quick runs")
     dev_fraction: float = _opt(0.1, "fraction of train held out when --dev-data is 'split'")
@@ -65,6 +66,16 @@ class ExportConfig:
         128, "truncation length while fine-tuning (0 = --max-length); long reviews are served as windows"
     )
     epochs: float = _opt(2.0, "training epochs (the best epoch on dev is kept)")
+    freeze_layers: int = _opt(
+        2,
+        "keep the embeddings and the first N transformer layers frozen (0 = train all): the backward pass "
+        "stops early, so a CPU step costs about a quarter less, and the pretrained lower layers are kept",
+    )
+    attention_dropout: float = _opt(
+        0.0,
+        "attention-probability dropout while fine-tuning (-1 = the base model's own); 0 lets PyTorch use "
+        "its fused attention kernel",
+    )
     batch_size: int = _opt(32, "training batch size")
     learning_rate: float = _opt(1e-4, "peak learning rate (linear decay)")
     warmup_ratio: float = _opt(0.06, "fraction of steps spent warming the learning rate up")
@@ -82,7 +93,14 @@ class ExportConfig:
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be > 0, got {getattr(self, name)}")
-        for name in ("extra_train_samples", "max_train_samples", "train_max_length", "warmup_ratio"):
+        non_negative = (
+            "extra_train_samples",
+            "max_train_samples",
+            "train_max_length",
+            "warmup_ratio",
+            "freeze_layers",
+        )
+        for name in non_negative:
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         if not 0 <= self.window_stride < self.max_length // 2:
@@ -93,6 +111,8 @@ class ExportConfig:
             raise ConfigError(
                 f"quantization must be one of {QUANTIZATION_SCHEMES}, got {self.quantization!r}"
             )
+        if not (self.attention_dropout == -1 or 0 <= self.attention_dropout < 1):
+            raise ConfigError(f"attention_dropout must be -1 or in [0, 1), got {self.attention_dropout}")
         if self.max_accuracy_drop < 0 or self.parity_atol <= 0:
             raise ConfigError("max_accuracy_drop must be >= 0 and parity_atol > 0")
 

@@ -68,6 +68,7 @@ def tiny_config(root: Path, base: Path, **overrides: Any) -> Any:
         "name": "tiny-test",
         "extra_train_data": "",
         "title_column": "",
+        "freeze_layers": 0,  # the tiny base has 2 layers: the default (2) would leave only the head training
         "train_max_length": 0,
         "max_length": 32,
         "window_stride": 8,

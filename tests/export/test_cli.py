@@ -40,6 +40,8 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], fragment: st
         ({"quantization": "int4"}, "quantization"),
         ({"dev_fraction": 1.5}, "dev_fraction"),
         ({"epochs": -1}, "epochs"),
+        ({"freeze_layers": -1}, "freeze_layers"),
+        ({"attention_dropout": 1.5}, "attention_dropout"),
     ],
 )
 def test_bad_setting_names_the_field(overrides, field):

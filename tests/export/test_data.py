@@ -131,3 +131,12 @@ def test_titles_become_extra_examples_and_follow_the_dev_split(tmp_path, make_ti
     assert len(titles) == len([r for r in rows if r["title"] and r["text"].split()[1] not in held])
     assert not {t.split()[1] for t in titles} & held  # a held-out review's title is not trained on
     assert provenance["train"]["title_column"] == "title"
+
+
+def test_train_data_without_the_title_column_just_has_no_title_examples(tmp_path, make_tiny_config):
+    from export.pipeline import load_data
+
+    cfg = make_tiny_config(tmp_path, tmp_path, title_column="title")  # the fixture CSV is text,label only
+    train, _, provenance = load_data(cfg)
+    assert len(train) == len(load_examples(cfg.train_data))
+    assert "title_column" not in provenance["train"]

@@ -116,4 +116,6 @@ def test_windows_scored_in_bounded_runs_give_the_same_probabilities(classifier, 
     chunked = classifier.probabilities(windows)
     assert len(runs) == -(-len(windows.owner) // 2)
     assert all(len(feeds["input_ids"]) <= 2 for _, feeds in runs)
-    np.testing.assert_allclose(chunked, whole, atol=1e-4)
+    # Not bit-equal: dynamic int8 picks each run's activation scale from the whole batch (padding included),
+    # so batch composition moves a probability by ~1e-4..1e-3; a lost or misassigned window moves it far more.
+    np.testing.assert_allclose(chunked, whole, atol=2e-3)
