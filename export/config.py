@@ -76,6 +76,10 @@ class ExportConfig:
         "attention-probability dropout while fine-tuning (-1 = the base model's own); 0 skips the dropout "
         "over every attention matrix, a noticeable share of a CPU step",
     )
+    hidden_dropout: float = _opt(
+        -1.0,
+        "dropout on hidden states and the classifier input while fine-tuning (-1 = the base model's own)",
+    )
     batch_size: int = _opt(32, "training batch size")
     learning_rate: float = _opt(1e-4, "peak learning rate (linear decay)")
     warmup_ratio: float = _opt(0.06, "fraction of steps spent warming the learning rate up")
@@ -111,8 +115,9 @@ class ExportConfig:
             raise ConfigError(
                 f"quantization must be one of {QUANTIZATION_SCHEMES}, got {self.quantization!r}"
             )
-        if not (self.attention_dropout == -1 or 0 <= self.attention_dropout < 1):
-            raise ConfigError(f"attention_dropout must be -1 or in [0, 1), got {self.attention_dropout}")
+        for name in ("attention_dropout", "hidden_dropout"):
+            if not (getattr(self, name) == -1 or 0 <= getattr(self, name) < 1):
+                raise ConfigError(f"{name} must be -1 or in [0, 1), got {getattr(self, name)}")
         if self.max_accuracy_drop < 0 or self.parity_atol <= 0:
             raise ConfigError("max_accuracy_drop must be >= 0 and parity_atol > 0")
 

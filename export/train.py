@@ -5,9 +5,12 @@ from __future__ import annotations
 import logging
 import re
 import tempfile
+from functools import partial
 from pathlib import Path
 
 import numpy as np
+from torch.utils.data import Dataset as TorchDataset
+from torch.utils.data import SequentialSampler
 from transformers import (
     AutoConfig,
     AutoModelForSequenceClassification,
@@ -25,6 +28,7 @@ from export.artifacts import staged
 from export.config import DEFAULT, ExportConfig
 from export.data import LABELS, Examples
 from export.errors import ConfigError
+from handler.inference import average_by_text
 
 log = logging.getLogger(__name__)
 
@@ -45,25 +49,31 @@ def sentiment_label_order(base_model: str) -> dict[int, str] | None:
     return names if sorted(names.values()) == sorted(LABELS) else None
 
 
-# Names transformers configs use for the dropout on attention probabilities (BERT-likes, DistilBERT/others).
-ATTENTION_DROPOUT_KEYS = ("attention_probs_dropout_prob", "attention_dropout")
+# The names transformers configs use for each dropout the CLI sets (BERT-likes first, then DistilBERT/others).
+DROPOUT_KEYS = {
+    "attention_dropout": ("attention_probs_dropout_prob", "attention_dropout"),
+    "hidden_dropout": ("hidden_dropout_prob", "dropout"),
+}
 LAYER_INDEX = re.compile(r"\blayers?\.(\d+)\.")
 
 
 def training_config(cfg: ExportConfig, base_model: str) -> PretrainedConfig:
-    """The base's config with our label names, and the attention dropout `cfg` asks for (when not -1)."""
+    """The base's config with our label names, and the dropouts `cfg` asks for (those not -1)."""
     config = AutoConfig.from_pretrained(
         base_model,
         num_labels=len(LABELS),
         id2label=dict(enumerate(LABELS)),
         label2id={name: i for i, name in enumerate(LABELS)},
     )
-    if cfg.attention_dropout >= 0:
-        keys = [key for key in ATTENTION_DROPOUT_KEYS if hasattr(config, key)]
+    for option, names in DROPOUT_KEYS.items():
+        value = getattr(cfg, option)
+        if value < 0:
+            continue
+        keys = [key for key in names if hasattr(config, key)]
         if not keys:
-            log.warning("%s has no attention dropout setting: --attention-dropout ignored", base_model)
+            log.warning("%s has no %s setting: --%s ignored", base_model, option, option.replace("_", "-"))
         for key in keys:
-            setattr(config, key, cfg.attention_dropout)
+            setattr(config, key, value)
     return config
 
 
@@ -115,6 +125,14 @@ def prepare_checkpoint(
     return existing is None
 
 
+class _SequentialEvalTrainer(Trainer):
+    """The Trainer, but evaluating in dataset order: `group_by_length` would shuffle the dev windows, and
+    each window's prediction must map back to its text."""
+
+    def _get_eval_sampler(self, eval_dataset: TorchDataset) -> SequentialSampler:
+        return SequentialSampler(eval_dataset)
+
+
 def fine_tune(
     cfg: ExportConfig,
     model: PreTrainedModel,
@@ -122,20 +140,21 @@ def fine_tune(
     train: Examples,
     dev: Examples,
 ) -> PreTrainedModel:
-    """Train with dynamic padding (batches grouped by length: little padding computed), on CUDA if present."""
+    """Train with dynamic padding (batches grouped by length: little padding computed), on CUDA if present.
+
+    The epoch kept is the one whose dev accuracy is best when scored as the API scores: every text split
+    into the serving windows, their probabilities averaged. Scoring only each review's first
+    `train_max_length` tokens would pick on a different question than the one served.
+    """
     from datasets import Dataset
 
-    def encode(examples: Examples) -> Dataset:
-        rows = Dataset.from_dict({"text": examples.texts, "label": examples.labels})
-        return rows.map(
-            lambda batch: tokenizer(
-                batch["text"], truncation=True, max_length=cfg.effective_train_max_length
-            ),
-            batched=True,
-            remove_columns=["text"],
-            desc=f"tokenize {Path(examples.source).name}",
-        )
-
+    train_rows = Dataset.from_dict({"text": train.texts, "label": train.labels}).map(
+        lambda batch: tokenizer(batch["text"], truncation=True, max_length=cfg.effective_train_max_length),
+        batched=True,
+        remove_columns=["text"],
+        desc=f"tokenize {Path(train.source).name}",
+    )
+    dev_windows, owner = serving_windows(cfg, tokenizer, dev)
     cfg.checkpoint_dir.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".trainer-", dir=cfg.checkpoint_dir.parent) as work:
         args = TrainingArguments(
@@ -158,18 +177,40 @@ def fine_tune(
             report_to=[],
             dataloader_num_workers=0,
         )
-        trainer = Trainer(
+        trainer = _SequentialEvalTrainer(
             model=model,
             args=args,
-            train_dataset=encode(train),
-            eval_dataset=encode(dev),
+            train_dataset=train_rows,
+            eval_dataset=Dataset.from_dict({**dev_windows, "label": [dev.labels[i] for i in owner]}),
             data_collator=DataCollatorWithPadding(tokenizer),
-            compute_metrics=_accuracy,
+            compute_metrics=partial(windowed_accuracy, owner=owner, gold=np.asarray(dev.labels)),
         )
         trainer.train()
         return trainer.model
 
 
-def _accuracy(prediction: tuple[np.ndarray, np.ndarray]) -> dict[str, float]:
-    logits, labels = prediction
-    return {"accuracy": float((np.argmax(logits, axis=-1) == labels).mean())}
+def serving_windows(
+    cfg: ExportConfig, tokenizer: PreTrainedTokenizerBase, examples: Examples
+) -> tuple[dict[str, list], np.ndarray]:
+    """The texts as the handler splits them (`max_length` tokens, `window_stride` shared, the first
+    `max_windows` kept), and the index of each window's text."""
+    encoded = tokenizer(
+        examples.texts,
+        truncation=True,
+        max_length=cfg.max_length,
+        stride=cfg.window_stride,
+        return_overflowing_tokens=True,
+    )
+    owner = np.asarray(encoded.pop("overflow_to_sample_mapping"))
+    first = np.searchsorted(owner, owner)  # owner is sorted: a text's windows are consecutive
+    kept = np.flatnonzero(np.arange(len(owner)) - first < cfg.max_windows)
+    return {key: [values[i] for i in kept] for key, values in encoded.items()}, owner[kept]
+
+
+def windowed_accuracy(
+    prediction: tuple[np.ndarray, np.ndarray], owner: np.ndarray, gold: np.ndarray
+) -> dict[str, float]:
+    """Accuracy per text, each scored as the API scores it (its windows' probabilities averaged)."""
+    counts = np.bincount(owner, minlength=len(gold))
+    probabilities = average_by_text(prediction[0].astype(np.float64), owner, counts)
+    return {"accuracy": float((probabilities.argmax(axis=1) == gold).mean())}

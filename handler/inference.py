@@ -63,9 +63,16 @@ def _session(path: Path, threads: int) -> ort.InferenceSession:
 ROWS_PER_RUN = 32
 
 
-def _softmax(logits: np.ndarray) -> np.ndarray:
+def average_by_text(logits: np.ndarray, owner: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """[windows, labels] logits -> [texts, labels] probabilities: each text's windows' softmax, averaged.
+
+    The one rule that scores a long text; fine-tuning picks its epoch with it too, so that the epoch kept is
+    the one that serves best.
+    """
     shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
+    sums = np.zeros((len(counts), logits.shape[1]), dtype=np.float64)
+    np.add.at(sums, owner, shifted / shifted.sum(axis=1, keepdims=True))
+    return sums / counts[:, None]
 
 
 class Classifier:
@@ -130,10 +137,8 @@ class Classifier:
         """Run the model on every window and average each text's window probabilities -> [texts, labels]."""
         if not len(windows.counts):
             return np.zeros((0, len(self.labels)))
-        logits = self._logits(windows.feeds)
-        sums = np.zeros((len(windows.counts), len(self.labels)), dtype=np.float64)
-        np.add.at(sums, windows.owner, _softmax(logits.astype(np.float64)))
-        return sums / windows.counts[:, None]
+        logits = self._logits(windows.feeds).astype(np.float64)
+        return average_by_text(logits, windows.owner, windows.counts)
 
     def _logits(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
         """Model logits for every window row, `rows_per_run` rows per ONNX run to bound peak memory."""

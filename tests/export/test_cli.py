@@ -42,6 +42,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], fragment: st
         ({"epochs": -1}, "epochs"),
         ({"freeze_layers": -1}, "freeze_layers"),
         ({"attention_dropout": 1.5}, "attention_dropout"),
+        ({"hidden_dropout": -0.5}, "hidden_dropout"),
     ],
 )
 def test_bad_setting_names_the_field(overrides, field):

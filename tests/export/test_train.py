@@ -1,15 +1,23 @@
-"""Fine-tuning options that trade compute for accuracy: frozen bottom layers and attention dropout."""
+"""Fine-tuning: frozen bottom layers, dropout settings, and picking the epoch on dev as the API scores it."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
-from transformers import AutoModelForSequenceClassification
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from export.data import load_examples
+from export.data import Examples, load_examples
 from export.errors import ConfigError
-from export.train import freeze_bottom, prepare_checkpoint, training_config
+from export.train import (
+    freeze_bottom,
+    prepare_checkpoint,
+    serving_windows,
+    training_config,
+    windowed_accuracy,
+)
+from handler.inference import Classifier
 from tests.conftest import DEV_FILE, TRAIN_FILE
 
 
@@ -39,11 +47,15 @@ def test_freezing_more_layers_than_the_model_has_is_a_config_error(tiny_base, ma
 
 
 @pytest.mark.parametrize(("setting", "expected"), [(-1.0, 0.1), (0.0, 0.0), (0.2, 0.2)])
-def test_attention_dropout_is_the_base_models_unless_set(
-    tiny_base, make_tiny_config, tmp_path, setting, expected
+@pytest.mark.parametrize(
+    ("option", "key"),
+    [("attention_dropout", "attention_probs_dropout_prob"), ("hidden_dropout", "hidden_dropout_prob")],
+)
+def test_dropouts_are_the_base_models_unless_set(
+    tiny_base, make_tiny_config, tmp_path, option, key, setting, expected
 ):
-    cfg = make_tiny_config(tmp_path, tiny_base, attention_dropout=setting)
-    assert training_config(cfg, tiny_base).attention_probs_dropout_prob == expected
+    cfg = make_tiny_config(tmp_path, tiny_base, **{option: setting})
+    assert getattr(training_config(cfg, tiny_base), key) == expected
 
 
 def test_frozen_weights_leave_fine_tuning_unchanged(tiny_base, make_tiny_config, tmp_path):
@@ -60,3 +72,27 @@ def test_frozen_weights_leave_fine_tuning_unchanged(tiny_base, make_tiny_config,
         before["bert.embeddings.word_embeddings.weight"], after["bert.embeddings.word_embeddings.weight"]
     )
     assert not torch.equal(before[trained], after[trained])
+
+
+def test_dev_is_split_into_the_windows_the_api_scores(tiny_build):
+    cfg = tiny_build.config
+    texts = [" ".join(["the blender is loud but it crushes ice in seconds"] * 12), "short", "fine " * 30]
+    windows, owner = serving_windows(
+        cfg, AutoTokenizer.from_pretrained(cfg.checkpoint_dir), Examples(texts, [1, 0, 1], "test")
+    )
+    served = Classifier.from_dir(cfg.output, threads=1).encode(texts)
+    assert owner.tolist() == served.owner.tolist()
+    assert served.counts.tolist()[0] == cfg.max_windows  # the long text is cut at max_windows, like the API
+    unpadded = [
+        ids[mask.astype(bool)].tolist()
+        for ids, mask in zip(served.feeds["input_ids"], served.feeds["attention_mask"], strict=True)
+    ]
+    assert windows["input_ids"] == unpadded
+
+
+def test_windowed_accuracy_averages_each_texts_window_probabilities():
+    # Text 0: a mildly negative first window, a strongly positive second one -> POSITIVE on average.
+    logits = np.array([[0.5, 0.0], [0.0, 4.0], [2.0, 0.0]])
+    owner = np.array([0, 0, 1])
+    assert windowed_accuracy((logits, None), owner=owner, gold=np.array([1, 0])) == {"accuracy": 1.0}
+    assert windowed_accuracy((logits, None), owner=owner, gold=np.array([0, 0])) == {"accuracy": 0.5}
