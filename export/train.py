@@ -193,7 +193,7 @@ def serving_windows(
     cfg: ExportConfig, tokenizer: PreTrainedTokenizerBase, examples: Examples
 ) -> tuple[dict[str, list], np.ndarray]:
     """The texts as the handler splits them (`max_length` tokens, `window_stride` shared, the first
-    `max_windows` kept), and the index of each window's text."""
+    `max_windows` kept), ordered by length, and the index of each window's text."""
     encoded = tokenizer(
         examples.texts,
         truncation=True,
@@ -204,6 +204,8 @@ def serving_windows(
     owner = np.asarray(encoded.pop("overflow_to_sample_mapping"))
     first = np.searchsorted(owner, owner)  # owner is sorted: a text's windows are consecutive
     kept = np.flatnonzero(np.arange(len(owner)) - first < cfg.max_windows)
+    # Shortest first: evaluation batches then pad little (the owner array keeps track of each window's text).
+    kept = kept[np.argsort([len(encoded["input_ids"][i]) for i in kept], kind="stable")]
     return {key: [values[i] for i in kept] for key, values in encoded.items()}, owner[kept]
 
 
