@@ -214,5 +214,5 @@ def windowed_accuracy(
 ) -> dict[str, float]:
     """Accuracy per text, each scored as the API scores it (its windows' probabilities averaged)."""
     counts = np.bincount(owner, minlength=len(gold))
-    probabilities = average_by_text(prediction[0].astype(np.float64), owner, counts)
+    probabilities = average_by_text(prediction[0], owner, counts)
     return {"accuracy": float((probabilities.argmax(axis=1) == gold).mean())}

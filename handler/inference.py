@@ -69,6 +69,7 @@ def average_by_text(logits: np.ndarray, owner: np.ndarray, counts: np.ndarray) -
     The one rule that scores a long text; fine-tuning picks its epoch with it too, so that the epoch kept is
     the one that serves best.
     """
+    logits = logits.astype(np.float64)
     shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
     sums = np.zeros((len(counts), logits.shape[1]), dtype=np.float64)
     np.add.at(sums, owner, shifted / shifted.sum(axis=1, keepdims=True))
@@ -137,8 +138,7 @@ class Classifier:
         """Run the model on every window and average each text's window probabilities -> [texts, labels]."""
         if not len(windows.counts):
             return np.zeros((0, len(self.labels)))
-        logits = self._logits(windows.feeds).astype(np.float64)
-        return average_by_text(logits, windows.owner, windows.counts)
+        return average_by_text(self._logits(windows.feeds), windows.owner, windows.counts)
 
     def _logits(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
         """Model logits for every window row, `rows_per_run` rows per ONNX run to bound peak memory."""
