@@ -6,11 +6,18 @@ import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from transformers import (
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    DataCollatorWithPadding,
+    Trainer,
+    TrainingArguments,
+)
 
 from export.data import Examples, load_examples
 from export.errors import ConfigError
 from export.train import (
+    _SequentialEvalTrainer,
     freeze_bottom,
     prepare_checkpoint,
     serving_windows,
@@ -99,3 +106,28 @@ def test_windowed_accuracy_averages_each_texts_window_probabilities():
     owner = np.array([0, 0, 1])
     assert windowed_accuracy((logits, None), owner=owner, gold=np.array([1, 0])) == {"accuracy": 1.0}
     assert windowed_accuracy((logits, None), owner=owner, gold=np.array([0, 0])) == {"accuracy": 0.5}
+
+
+@pytest.mark.parametrize(
+    "trainer_class",
+    [
+        _SequentialEvalTrainer,
+        pytest.param(Trainer, marks=pytest.mark.xfail(strict=True, reason="the stock Trainer shuffles eval")),
+    ],
+)
+def test_evaluation_keeps_dev_windows_in_dataset_order(checkpoint, tmp_path, trainer_class):
+    # group_by_length (used for training) would hand the Trainer's evaluation a length-shuffled order, and
+    # windowed_accuracy would then credit each prediction to the wrong text.
+    from datasets import Dataset
+
+    tokenizer = AutoTokenizer.from_pretrained(checkpoint)
+    model = AutoModelForSequenceClassification.from_pretrained(checkpoint).eval()
+    texts = [f"{'great ' * n}kettle" for n in (3, 29, 11, 24, 7, 17, 1, 20)]  # lengths not in order
+    args = TrainingArguments(
+        output_dir=str(tmp_path), group_by_length=True, per_device_eval_batch_size=2, report_to=[]
+    )
+    trainer = trainer_class(model=model, args=args, data_collator=DataCollatorWithPadding(tokenizer))
+    predicted = trainer.predict(Dataset.from_dict({**tokenizer(texts), "label": [0] * len(texts)}))
+    with torch.no_grad():
+        expected = torch.cat([model(**tokenizer([text], return_tensors="pt")).logits for text in texts])
+    np.testing.assert_allclose(predicted.predictions, expected.numpy(), atol=1e-4)
