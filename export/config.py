@@ -69,7 +69,7 @@ class ExportConfig:
     freeze_layers: int = _opt(
         2,
         "keep the embeddings and the first N transformer layers frozen (0 = train all): the backward pass "
-        "stops early, so a CPU step costs about a quarter less, and the pretrained lower layers are kept",
+        "stops early, so a CPU step is cheaper, and the pretrained lower layers are kept",
     )
     attention_dropout: float = _opt(
         0.0,
