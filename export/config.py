@@ -80,8 +80,21 @@ class ExportConfig:
         -1.0,
         "dropout on hidden states and the classifier input while fine-tuning (-1 = the base model's own)",
     )
+    label_smoothing: float = _opt(
+        0.0, "label smoothing of the training loss (0 = none): some review stars disagree with their text"
+    )
+    average_weights: float = _opt(
+        0.0,
+        "average the weights over this last fraction of the training steps (sampled every 10 steps) and keep "
+        "the mean if it scores at least as well on dev as the best epoch (0 = off)",
+    )
     batch_size: int = _opt(32, "training batch size")
     learning_rate: float = _opt(1e-4, "peak learning rate (linear decay)")
+    layer_lr_decay: float = _opt(
+        1.0,
+        "learning-rate factor per transformer layer going down from the head (1 = one rate for all); "
+        "lower layers hold general language features that a small data set should move less",
+    )
     warmup_ratio: float = _opt(0.06, "fraction of steps spent warming the learning rate up")
     weight_decay: float = _opt(0.01, "AdamW weight decay")
     seed: int = _opt(42, "seed for shuffling, splits, initialisation and training")
@@ -118,6 +131,12 @@ class ExportConfig:
         for name in ("attention_dropout", "hidden_dropout"):
             if not (getattr(self, name) == -1 or 0 <= getattr(self, name) < 1):
                 raise ConfigError(f"{name} must be -1 or in [0, 1), got {getattr(self, name)}")
+        if not 0 < self.layer_lr_decay <= 1:
+            raise ConfigError(f"layer_lr_decay must be in (0, 1], got {self.layer_lr_decay}")
+        if not 0 <= self.average_weights <= 1:
+            raise ConfigError(f"average_weights must be in [0, 1], got {self.average_weights}")
+        if not 0 <= self.label_smoothing < 0.5:
+            raise ConfigError(f"label_smoothing must be in [0, 0.5), got {self.label_smoothing}")
         if self.max_accuracy_drop < 0 or self.parity_atol <= 0:
             raise ConfigError("max_accuracy_drop must be >= 0 and parity_atol > 0")
 

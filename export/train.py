@@ -7,8 +7,10 @@ import re
 import tempfile
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import torch
 from torch.utils.data import Dataset as TorchDataset
 from torch.utils.data import SequentialSampler
 from transformers import (
@@ -25,6 +27,7 @@ from transformers import (
 )
 
 from export.artifacts import staged
+from export.averaging import TailAverage, keep_better
 from export.config import DEFAULT, ExportConfig
 from export.data import LABELS, Examples
 from export.errors import ConfigError
@@ -55,6 +58,7 @@ DROPOUT_KEYS = {
     "hidden_dropout": ("hidden_dropout_prob", "dropout"),
 }
 LAYER_INDEX = re.compile(r"\blayers?\.(\d+)\.")
+EMBEDDINGS = re.compile(r"(^|\.)embeddings\.")
 
 
 def training_config(cfg: ExportConfig, base_model: str) -> PretrainedConfig:
@@ -90,7 +94,7 @@ def freeze_bottom(model: PreTrainedModel, layers: int) -> None:
         raise ConfigError(f"freeze_layers is {layers} but the model has {depth} transformer layers")
     for name, parameter in model.base_model.named_parameters():
         index = LAYER_INDEX.search(name)
-        if name.startswith("embeddings.") or (index is not None and int(index.group(1)) < layers):
+        if EMBEDDINGS.match(name) or (index is not None and int(index.group(1)) < layers):
             parameter.requires_grad_(False)
     frozen = sum(p.numel() for p in model.parameters() if not p.requires_grad)
     log.info("frozen: embeddings + %d of %d layers (%.1fM parameters)", layers, depth, frozen / 1e6)
@@ -125,12 +129,49 @@ def prepare_checkpoint(
     return existing is None
 
 
-class _SequentialEvalTrainer(Trainer):
-    """The Trainer, but evaluating in dataset order: `group_by_length` would shuffle the dev windows, and
-    each window's prediction must map back to its text."""
+class _FineTuner(Trainer):
+    """The Trainer, evaluating in dataset order and with an optional layer-wise learning-rate decay.
+
+    Dataset order: `group_by_length` would shuffle the dev windows, and each window's prediction must map
+    back to its text. Layer-wise decay: each layer learns at `layer_lr_decay` times the rate of the one above
+    it, so the general features of the lower layers move less than the task-specific top.
+    """
+
+    def __init__(self, *args: Any, layer_lr_decay: float = 1.0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.layer_lr_decay = layer_lr_decay
 
     def _get_eval_sampler(self, eval_dataset: TorchDataset) -> SequentialSampler:
         return SequentialSampler(eval_dataset)
+
+    def create_optimizer(self) -> torch.optim.Optimizer:
+        if self.optimizer is not None or self.layer_lr_decay == 1:
+            return super().create_optimizer()
+        optimizer = super().create_optimizer()  # the Trainer's choice of optimizer and weight-decay groups
+        names = {id(parameter): name for name, parameter in self.model.named_parameters()}
+        depth = self.model.config.num_hidden_layers
+        groups = []
+        for group in optimizer.param_groups:
+            by_depth: dict[int, list[torch.nn.Parameter]] = {}
+            for parameter in group["params"]:
+                by_depth.setdefault(layers_below_head(names[id(parameter)], depth), []).append(parameter)
+            groups += [
+                {**group, "params": params, "lr": group["lr"] * self.layer_lr_decay**below}
+                for below, params in by_depth.items()
+            ]
+        optimizer.param_groups.clear()  # regrouped in place: the optimizer keeps its class and settings
+        for group in groups:
+            optimizer.add_param_group(group)
+        return optimizer
+
+
+def layers_below_head(name: str, depth: int) -> int:
+    """How far below the classification head a parameter sits: 0 for the head (and pooler), 1 for the top
+    transformer layer, `depth` for the first one, `depth + 1` for the embeddings."""
+    index = LAYER_INDEX.search(name)
+    if index is not None:
+        return depth - int(index.group(1))
+    return depth + 1 if EMBEDDINGS.search(name) else 0
 
 
 def fine_tune(
@@ -165,6 +206,7 @@ def fine_tune(
             learning_rate=cfg.learning_rate,
             warmup_ratio=cfg.warmup_ratio,
             weight_decay=cfg.weight_decay,
+            label_smoothing_factor=cfg.label_smoothing,
             seed=cfg.seed,
             data_seed=cfg.seed,
             group_by_length=True,
@@ -177,15 +219,21 @@ def fine_tune(
             report_to=[],
             dataloader_num_workers=0,
         )
-        trainer = _SequentialEvalTrainer(
+        trainer = _FineTuner(
             model=model,
             args=args,
             train_dataset=train_rows,
             eval_dataset=Dataset.from_dict({**dev_windows, "label": [dev.labels[i] for i in owner]}),
             data_collator=DataCollatorWithPadding(tokenizer),
             compute_metrics=partial(windowed_accuracy, owner=owner, gold=np.asarray(dev.labels)),
+            layer_lr_decay=cfg.layer_lr_decay,
         )
+        average = TailAverage(cfg.average_weights) if cfg.average_weights else None
+        if average:
+            trainer.add_callback(average)
         trainer.train()
+        if average:
+            keep_better(trainer, average)
         return trainer.model
 
 

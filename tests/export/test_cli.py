@@ -43,6 +43,9 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], fragment: st
         ({"freeze_layers": -1}, "freeze_layers"),
         ({"attention_dropout": 1.5}, "attention_dropout"),
         ({"hidden_dropout": -0.5}, "hidden_dropout"),
+        ({"label_smoothing": 0.5}, "label_smoothing"),
+        ({"average_weights": 1.5}, "average_weights"),
+        ({"layer_lr_decay": 0.0}, "layer_lr_decay"),
     ],
 )
 def test_bad_setting_names_the_field(overrides, field):

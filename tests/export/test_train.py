@@ -17,7 +17,7 @@ from transformers import (
 from export.data import Examples, load_examples
 from export.errors import ConfigError
 from export.train import (
-    _SequentialEvalTrainer,
+    _FineTuner,
     freeze_bottom,
     prepare_checkpoint,
     serving_windows,
@@ -111,7 +111,7 @@ def test_windowed_accuracy_averages_each_texts_window_probabilities():
 @pytest.mark.parametrize(
     "trainer_class",
     [
-        _SequentialEvalTrainer,
+        _FineTuner,
         pytest.param(Trainer, marks=pytest.mark.xfail(strict=True, reason="the stock Trainer shuffles eval")),
     ],
 )
@@ -131,3 +131,30 @@ def test_evaluation_keeps_dev_windows_in_dataset_order(checkpoint, tmp_path, tra
     with torch.no_grad():
         expected = torch.cat([model(**tokenizer([text], return_tensors="pt")).logits for text in texts])
     np.testing.assert_allclose(predicted.predictions, expected.numpy(), atol=1e-4)
+
+
+def test_layer_lr_decay_slows_each_lower_layer_and_keeps_the_weight_decay_groups(checkpoint, tmp_path):
+    model = AutoModelForSequenceClassification.from_pretrained(checkpoint)  # 2 transformer layers
+    args = TrainingArguments(output_dir=str(tmp_path), learning_rate=1e-3, weight_decay=0.01, report_to=[])
+    trainer = _FineTuner(model=model, args=args, layer_lr_decay=0.5)
+    groups = {
+        id(parameter): (group["lr"], group["weight_decay"])
+        for group in trainer.create_optimizer().param_groups
+        for parameter in group["params"]
+    }
+    named = dict(model.named_parameters())
+    assert len(groups) == len(named)
+    query = "bert.encoder.layer.{}.attention.self.query.{}"
+    assert groups[id(named["classifier.weight"])] == (1e-3, 0.01)
+    assert groups[id(named[query.format(1, "weight")])] == (5e-4, 0.01)
+    assert groups[id(named[query.format(1, "bias")])] == (5e-4, 0.0)
+    assert groups[id(named[query.format(0, "weight")])] == (2.5e-4, 0.01)
+    assert groups[id(named["bert.embeddings.word_embeddings.weight"])] == (1.25e-4, 0.01)
+
+
+def test_without_layer_lr_decay_the_trainer_builds_its_own_optimizer(checkpoint, tmp_path):
+    model = AutoModelForSequenceClassification.from_pretrained(checkpoint)
+    args = TrainingArguments(output_dir=str(tmp_path), learning_rate=1e-3, report_to=[])
+    assert {group["lr"] for group in _FineTuner(model=model, args=args).create_optimizer().param_groups} == {
+        1e-3
+    }

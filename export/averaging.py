@@ -1,0 +1,72 @@
+"""Tail weight averaging (SWA-style): the mean of the weights the last part of fine-tuning passed through.
+
+Late in training, with the learning rate decaying, the weights wander around one minimum; their mean sits
+nearer its centre than any single checkpoint, which tends to generalise better and, above all, makes the
+result depend less on where the last few noisy steps happened to stop.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import torch
+from transformers import (
+    PreTrainedModel,
+    Trainer,
+    TrainerCallback,
+    TrainerControl,
+    TrainerState,
+    TrainingArguments,
+)
+
+log = logging.getLogger(__name__)
+
+
+class TailAverage(TrainerCallback):
+    """A running mean of the trainable weights, sampled every `every` steps once a `fraction` of the
+    training steps is left."""
+
+    def __init__(self, fraction: float, every: int = 10) -> None:
+        self.fraction, self.every = fraction, every
+        self.mean: dict[str, torch.Tensor] = {}
+        self.samples = 0
+
+    def on_step_end(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs
+    ) -> None:
+        if state.global_step < (1 - self.fraction) * state.max_steps or state.global_step % self.every:
+            return
+        self.samples += 1
+        with torch.no_grad():
+            for name, parameter in kwargs["model"].named_parameters():
+                if parameter.requires_grad:
+                    mean = self.mean.setdefault(name, torch.zeros_like(parameter))
+                    mean += (parameter.detach() - mean) / self.samples
+
+    def swap_into(self, model: PreTrainedModel) -> dict[str, torch.Tensor]:
+        """Put the averaged weights into `model`; return the weights they replaced."""
+        parameters = dict(model.named_parameters())
+        previous = {name: parameters[name].detach().clone() for name in self.mean}
+        model.load_state_dict(self.mean, strict=False)
+        return previous
+
+
+def keep_better(trainer: Trainer, average: TailAverage) -> None:
+    """Score the averaged weights on dev like the epochs were, and keep them if they do at least as well as
+    the best epoch (already loaded in `trainer.model`)."""
+    best = trainer.state.best_metric
+    if not average.samples or best is None:
+        log.warning("no weights averaged (training too short): keeping the best epoch")
+        return
+    previous = average.swap_into(trainer.model)
+    averaged = trainer.evaluate(metric_key_prefix="averaged")["averaged_accuracy"]
+    keep = averaged >= best
+    log.info(
+        "dev accuracy: %d averaged checkpoints %.4f, best epoch %.4f: keeping the %s",
+        average.samples,
+        averaged,
+        best,
+        "average" if keep else "best epoch",
+    )
+    if not keep:
+        trainer.model.load_state_dict(previous, strict=False)

@@ -1,0 +1,66 @@
+"""Tail weight averaging: which steps are averaged, and when the average replaces the best epoch."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+import pytest
+import torch
+from transformers import (
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    DataCollatorWithPadding,
+    TrainerState,
+    TrainingArguments,
+)
+
+from export.averaging import TailAverage, keep_better
+from export.data import load_examples
+from export.train import _FineTuner, windowed_accuracy
+from tests.conftest import DEV_FILE
+
+
+def test_the_mean_covers_every_nth_step_of_the_last_fraction_and_only_trained_weights():
+    model = torch.nn.Linear(2, 1)
+    model.bias.requires_grad_(False)
+    average, state = TailAverage(fraction=0.3, every=10), TrainerState(max_steps=100)
+    for step in range(1, 101):
+        state.global_step = step
+        model.weight.data.fill_(step)
+        average.on_step_end(None, state, None, model=model)
+    assert average.samples == 4  # steps 70, 80, 90, 100
+    assert average.mean.keys() == {"weight"}
+    previous = average.swap_into(model)
+    assert torch.all(model.weight == 85.0)
+    assert torch.all(previous["weight"] == 100.0)
+
+
+@pytest.mark.parametrize(("best_epoch", "average_kept"), [(0.0, True), (1.01, False)])
+def test_the_average_replaces_the_best_epoch_only_when_it_scores_at_least_as_well(
+    checkpoint, tmp_path, best_epoch, average_kept
+):
+    tokenizer = AutoTokenizer.from_pretrained(checkpoint)
+    model = AutoModelForSequenceClassification.from_pretrained(checkpoint)
+    dev = load_examples(str(DEV_FILE))
+    trainer = _FineTuner(
+        model=model,
+        args=TrainingArguments(output_dir=str(tmp_path), report_to=[]),
+        eval_dataset=load_dev(tokenizer, dev),
+        data_collator=DataCollatorWithPadding(tokenizer),
+        compute_metrics=partial(windowed_accuracy, owner=np.arange(len(dev)), gold=np.asarray(dev.labels)),
+    )
+    trainer.state.best_metric = best_epoch  # 0: any average is as good; above 1: none can be
+    epoch = {name: p.detach().clone() for name, p in model.named_parameters()}
+    average = TailAverage(fraction=1.0)
+    average.mean, average.samples = {"classifier.bias": epoch["classifier.bias"] + 1.0}, 1
+    keep_better(trainer, average)
+    expected = average.mean["classifier.bias"] if average_kept else epoch["classifier.bias"]
+    assert torch.equal(trainer.model.classifier.bias, expected)
+    assert torch.equal(trainer.model.classifier.weight, epoch["classifier.weight"])
+
+
+def load_dev(tokenizer, dev):
+    from datasets import Dataset
+
+    return Dataset.from_dict({**tokenizer(dev.texts, truncation=True), "label": dev.labels})
