@@ -34,7 +34,8 @@ class TailAverage(TrainerCallback):
     def on_step_end(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs
     ) -> None:
-        if state.global_step < (1 - self.fraction) * state.max_steps or state.global_step % self.every:
+        first = state.max_steps - round(self.fraction * state.max_steps)
+        if state.global_step < first or state.global_step % self.every:
             return
         self.samples += 1
         with torch.no_grad():
@@ -55,7 +56,10 @@ def keep_better(trainer: Trainer, average: TailAverage) -> None:
     """Score the averaged weights on dev like the epochs were, and keep them if they do at least as well as
     the best epoch (already loaded in `trainer.model`)."""
     best = trainer.state.best_metric
-    if not average.samples or best is None:
+    if best is None:
+        log.warning("no dev evaluation ran: the averaged weights were not compared, nor kept")
+        return
+    if not average.samples:
         log.warning("no weights averaged (training too short): keeping the best epoch")
         return
     previous = average.swap_into(trainer.model)

@@ -155,9 +155,9 @@ class _FineTuner(Trainer):
             by_depth: dict[int, list[torch.nn.Parameter]] = {}
             for parameter in group["params"]:
                 by_depth.setdefault(layers_below_head(names[id(parameter)], depth), []).append(parameter)
-            groups += [
+            groups += [  # head first: the Trainer logs the first group's learning rate
                 {**group, "params": params, "lr": group["lr"] * self.layer_lr_decay**below}
-                for below, params in by_depth.items()
+                for below, params in sorted(by_depth.items())
             ]
         optimizer.param_groups.clear()  # regrouped in place: the optimizer keeps its class and settings
         for group in groups:
@@ -185,7 +185,8 @@ def fine_tune(
 
     The epoch kept is the one whose dev accuracy is best when scored as the API scores: every text split
     into the serving windows, their probabilities averaged. Scoring only each review's first
-    `train_max_length` tokens would pick on a different question than the one served.
+    `train_max_length` tokens would pick on a different question than the one served. With
+    `average_weights`, the mean of the late weights competes with that epoch on the same score.
     """
     from datasets import Dataset
 
@@ -229,10 +230,10 @@ def fine_tune(
             layer_lr_decay=cfg.layer_lr_decay,
         )
         average = TailAverage(cfg.average_weights) if cfg.average_weights else None
-        if average:
+        if average is not None:
             trainer.add_callback(average)
         trainer.train()
-        if average:
+        if average is not None:
             keep_better(trainer, average)
         return trainer.model
 

@@ -1,6 +1,9 @@
-"""Fine-tuning: frozen bottom layers, dropout settings, and picking the epoch on dev as the API scores it."""
+"""Fine-tuning: frozen bottom layers, dropout, layer-wise learning rates, and picking the epoch (or the
+weight average) on dev as the API scores it."""
 
 from __future__ import annotations
+
+import logging
 
 import numpy as np
 import pytest
@@ -158,3 +161,24 @@ def test_without_layer_lr_decay_the_trainer_builds_its_own_optimizer(checkpoint,
     assert {group["lr"] for group in _FineTuner(model=model, args=args).create_optimizer().param_groups} == {
         1e-3
     }
+
+
+def test_training_options_reach_the_trainer(tiny_base, make_tiny_config, tmp_path, caplog):
+    data = load_examples(str(TRAIN_FILE)), load_examples(str(DEV_FILE))
+    layer = "bert.encoder.layer.0.attention.self.query.weight"  # 2 layers below the head
+    start = load_file(tiny_base / "model.safetensors")[layer]
+    moved = {}
+    for decay in (1.0, 0.01):
+        cfg = make_tiny_config(
+            tmp_path / str(decay),
+            tiny_base,
+            epochs=5.0,
+            layer_lr_decay=decay,
+            average_weights=1.0,
+            label_smoothing=0.1,
+        )
+        with caplog.at_level(logging.INFO, logger="export.averaging"):
+            prepare_checkpoint(cfg, str(tiny_base), *data)
+        moved[decay] = (load_file(cfg.checkpoint_dir / "model.safetensors")[layer] - start).abs().max()
+    assert moved[0.01] < 0.01 * moved[1.0]  # its learning rate is 1e-4 times the head's
+    assert caplog.text.count("2 averaged checkpoints") == 2  # 20 steps: steps 10 and 20 averaged
