@@ -84,14 +84,14 @@ class ExportConfig:
         0.0, "label smoothing of the training loss (0 = none): some review stars disagree with their text"
     )
     average_weights: float = _opt(
-        0.0,
+        0.5,
         "average the weights over this last fraction of the training steps (sampled every 10 steps) and keep "
         "the mean if it scores at least as well on dev as the best epoch (0 = off)",
     )
     batch_size: int = _opt(32, "training batch size")
-    learning_rate: float = _opt(1e-4, "peak learning rate (linear decay)")
+    learning_rate: float = _opt(1e-4, "peak learning rate of the head (linear decay); see --layer-lr-decay")
     layer_lr_decay: float = _opt(
-        1.0,
+        0.85,
         "learning-rate factor per transformer layer going down from the head (1 = one rate for all); "
         "lower layers hold general language features that a small data set should move less",
     )
