@@ -175,7 +175,7 @@ def test_training_options_reach_the_trainer(tiny_base, make_tiny_config, tmp_pat
             epochs=5.0,
             layer_lr_decay=decay,
             average_weights=1.0,
-            label_smoothing=0.1,
+            label_smoothing=0.1,  # only has to run: it is the Trainer's own label_smoothing_factor
         )
         with caplog.at_level(logging.INFO, logger="export.averaging"):
             prepare_checkpoint(cfg, str(tiny_base), *data)
