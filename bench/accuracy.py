@@ -39,7 +39,7 @@ def vader_predictor() -> Predictor:
 
 
 def predictor_scores(predict: Predictor, examples: Examples, desc: str) -> dict:
-    """Accuracy, F1 and confusion of `predict`, batched by text length like export's evaluation."""
+    """Accuracy, F1 and confusion of `predict`, batched by text length so padded batches waste little."""
     order = sorted(range(len(examples)), key=lambda i: len(examples.texts[i]))
     predicted = np.zeros(len(examples), dtype=int)
     for start in tqdm(range(0, len(order), BATCH), desc=desc, unit="batch", leave=False):

@@ -18,20 +18,18 @@ BATCH = 32
 def evaluate(model_dir: Path, examples: Examples, desc: str = "evaluate") -> dict[str, Any]:
     """Score every text through `handler.inference` (windows included) and compare with the gold labels.
 
-    Texts are batched by length so that batch-longest padding wastes little; results are per text, so the
-    order does not change any number.
+    The serving code scores each window on its own, so every number here is what an API caller gets for
+    that text, whatever else shares its request; batches only pace the progress bar.
     """
     classifier = Classifier.from_dir(model_dir)
-    order = sorted(range(len(examples)), key=lambda i: len(examples.texts[i]))
-    predicted = np.zeros(len(examples), dtype=int)
-    windows = np.zeros(len(examples), dtype=int)
-    truncated = 0
-    for start in tqdm(range(0, len(order), BATCH), desc=desc, unit="batch"):
-        rows = order[start : start + BATCH]
-        for row, answer in zip(rows, classifier.classify([examples.texts[i] for i in rows]), strict=True):
-            predicted[row] = LABELS.index(answer.label)
-            windows[row] = answer.windows
-            truncated += answer.truncated
+    answers = [
+        answer
+        for start in tqdm(range(0, len(examples), BATCH), desc=desc, unit="batch")
+        for answer in classifier.classify(examples.texts[start : start + BATCH])
+    ]
+    predicted = np.asarray([LABELS.index(answer.label) for answer in answers], dtype=int)
+    windows = np.asarray([answer.windows for answer in answers], dtype=int)
+    truncated = sum(answer.truncated for answer in answers)
     return {
         **scores(np.asarray(examples.labels), predicted),
         "windows_mean": float(windows.mean()),

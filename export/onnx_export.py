@@ -54,15 +54,24 @@ def torch_logits(checkpoint: Path, texts: list[str], max_length: int) -> np.ndar
 
 
 def onnx_logits(model_path: Path, checkpoint: Path, texts: list[str], max_length: int) -> np.ndarray:
-    """Logits of an ONNX model for exactly the inputs `torch_logits` sees."""
+    """Logits of an ONNX model for the texts `torch_logits` sees, each in its own unpadded run.
+
+    One run per text, as the handler runs each window (handler/README.md, "Same text, same answer").
+    """
     import onnxruntime as ort
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(checkpoint)
     session = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
-    batch = tokenizer(texts, truncation=True, max_length=max_length, padding=True, return_tensors="np")
-    feed = {i.name: batch[i.name].astype(np.int64) for i in session.get_inputs()}
-    return session.run(["logits"], feed)[0]
+    logits = []
+    for text in texts:
+        encoded = tokenizer(text, truncation=True, max_length=max_length, return_tensors="np")
+        logits.append(
+            session.run(["logits"], {i.name: encoded[i.name].astype(np.int64) for i in session.get_inputs()})[
+                0
+            ]
+        )
+    return np.concatenate(logits)
 
 
 def check_parity(reference: np.ndarray, candidate: np.ndarray, atol: float | None) -> Parity:

@@ -37,6 +37,7 @@ def read_manifest(root: Path) -> dict[str, Any]:
     for key in ("name", "max_windows", "files"):
         if key not in manifest:
             raise ArtifactError(f"{root / 'manifest.json'} lacks the key {key!r}")
+        )
     for name, entry in manifest["files"].items():
         size = (root / name).stat().st_size if (root / name).is_file() else None
         if size != entry.get("bytes"):
@@ -59,15 +60,13 @@ def read_labels(root: Path, manifest: dict[str, Any]) -> tuple[str, ...]:
 
 
 def read_tokenizer(root: Path) -> Tokenizer:
-    """tokenizer.json, which must window (truncation with a stride) and pad (batches stack).
+    """tokenizer.json, which must window (truncation with a stride).
 
     Raises:
-        ArtifactError: truncation without a stride, or no padding.
+        ArtifactError: truncation without a stride.
     """
     path = root / "tokenizer.json"
     tokenizer = Tokenizer.from_file(str(path))
     if tokenizer.truncation is None or not tokenizer.truncation.get("stride"):
         raise ArtifactError(f"{path} must enable truncation with a stride, or long texts cannot be windowed")
-    if tokenizer.padding is None:
-        raise ArtifactError(f"{path} must enable padding, or a batch cannot be stacked")
     return tokenizer

@@ -3,6 +3,10 @@
 No Powertools here: export/ imports this module to measure accuracy with exactly the code that serves,
 windowing included. Long texts are split by the tokenizer's own truncation-with-stride overflow, so window
 length and overlap come from tokenizer.json, never from this file.
+
+Each window is scored in its own ONNX run, unpadded: dynamic int8 quantization picks one activation scale
+per tensor, so in a padded batch a text's answer would depend on the rest of the request (measured, and
+what it costs: handler/README.md, "Same text, same answer").
 """
 
 from __future__ import annotations
@@ -40,8 +44,8 @@ class Prediction:
 class Windows:
     """Token windows of a batch of texts, ready for the ONNX session (the tokenize step's output)."""
 
-    feeds: dict[str, np.ndarray]
-    owner: np.ndarray  # index of the text each window row belongs to
+    feeds: list[dict[str, np.ndarray]]  # one ONNX feed per window: a single unpadded row
+    owner: np.ndarray  # index of the text each window belongs to
     counts: np.ndarray  # windows used per text
     truncated: np.ndarray  # True where windows beyond max_windows were dropped
 
@@ -60,7 +64,8 @@ def _session(path: Path, threads: int) -> ort.InferenceSession:
     return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
 
 
-ROWS_PER_RUN = 32
+# The ONNX input names the export writes, and the Encoding attribute that holds each.
+_ENCODING_FIELDS = {"input_ids": "ids", "attention_mask": "attention_mask", "token_type_ids": "type_ids"}
 
 
 def average_by_text(logits: np.ndarray, owner: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -81,14 +86,12 @@ class Classifier:
 
     def __init__(self, tokenizer: Tokenizer, session: ort.InferenceSession, manifest: dict[str, Any], labels):
         self.tokenizer = tokenizer
+        self.tokenizer.no_padding()  # windows run one by one (see the module docstring): nothing to pad
         self.session = session
         self.manifest = manifest
         self.labels: tuple[str, ...] = tuple(labels)
         self.max_windows = int(manifest["max_windows"])
-        # Windows per ONNX run: attention memory grows with rows x length^2, so a request of 32 long reviews
-        # (256 windows of 256 tokens) in one run peaked at 2.6 GB; chunks of 32 bound it whatever the request.
-        self.rows_per_run = ROWS_PER_RUN
-        self._input_names = [i.name for i in session.get_inputs()]
+        self._input_fields = {i.name: _ENCODING_FIELDS[i.name] for i in session.get_inputs()}
 
     @classmethod
     def from_dir(cls, path: str | os.PathLike[str], *, threads: int | None = None) -> Classifier:
@@ -126,31 +129,25 @@ class Classifier:
             owner.extend([index] * len(kept))
             counts.append(len(kept))
             truncated.append(len(windows) > len(kept))
-        columns = {
-            "input_ids": [row.ids for row in rows],
-            "attention_mask": [row.attention_mask for row in rows],
-            "token_type_ids": [row.type_ids for row in rows],
-        }
-        feeds = {name: np.asarray(columns[name], dtype=np.int64) for name in self._input_names}
+        feeds = [
+            {
+                name: np.asarray([getattr(row, field)], dtype=np.int64)
+                for name, field in self._input_fields.items()
+            }
+            for row in rows
+        ]
         return Windows(feeds, np.asarray(owner), np.asarray(counts), np.asarray(truncated, dtype=bool))
 
     def probabilities(self, windows: Windows) -> np.ndarray:
         """Run the model on every window and average each text's window probabilities -> [texts, labels]."""
         if not len(windows.counts):
             return np.zeros((0, len(self.labels)))
-        return average_by_text(self._logits(windows.feeds), windows.owner, windows.counts)
+        return average_by_text(self.logits(windows), windows.owner, windows.counts)
 
-    def _logits(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
-        """Model logits for every window row, `rows_per_run` rows per ONNX run to bound peak memory."""
-        rows = len(next(iter(feeds.values())))
-        runs = (
-            self.session.run(
-                ["logits"],
-                {name: column[start : start + self.rows_per_run] for name, column in feeds.items()},
-            )
-            for start in range(0, rows, self.rows_per_run)
-        )
-        return np.concatenate([logits for (logits,) in runs])
+    def logits(self, windows: Windows) -> np.ndarray:
+        """Model logits [windows, labels], one ONNX run per window: no window's answer depends on another's,
+        and peak memory is that of one window whatever the request."""
+        return np.concatenate([self.session.run(["logits"], feed)[0] for feed in windows.feeds])
 
     def predict(self, windows: Windows) -> list[Prediction]:
         """Turn encoded windows into one Prediction per text (the inference step)."""
@@ -169,11 +166,3 @@ class Classifier:
     def classify(self, texts: Sequence[str]) -> list[Prediction]:
         """Tokenize and score texts in one call: what export/ evaluation and simple callers use."""
         return self.predict(self.encode(texts))
-
-    def predict_proba(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-        """Probabilities [texts, labels] for many texts, in batches so memory stays bounded."""
-        parts = [
-            self.probabilities(self.encode(texts[start : start + batch_size]))
-            for start in range(0, len(texts), batch_size)
-        ]
-        return np.concatenate(parts) if parts else np.zeros((0, len(self.labels)))
