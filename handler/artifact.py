@@ -37,6 +37,10 @@ def read_manifest(root: Path) -> dict[str, Any]:
     for key in ("name", "max_windows", "files"):
         if key not in manifest:
             raise ArtifactError(f"{root / 'manifest.json'} lacks the key {key!r}")
+    windows = manifest["max_windows"]
+    if type(windows) is not int or windows < 1:  # 0 would fail every request instead of the cold start
+        raise ArtifactError(
+            f"{root / 'manifest.json'}: max_windows must be a positive integer, got {windows!r}"
         )
     for name, entry in manifest["files"].items():
         size = (root / name).stat().st_size if (root / name).is_file() else None

@@ -102,6 +102,16 @@ def test_labels_must_match_the_manifest(tiny_artifact, tmp_path):
         Classifier.from_dir(broken)
 
 
+@pytest.mark.parametrize("windows", [0, -1, 2.5, "8"])
+def test_max_windows_must_be_a_positive_integer(tiny_artifact, tmp_path, windows):
+    broken = copy_artifact(tiny_artifact, tmp_path / "model")
+    manifest = json.loads((broken / "manifest.json").read_text())
+    manifest["max_windows"] = windows
+    (broken / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="max_windows must be a positive integer"):
+        Classifier.from_dir(broken)
+
+
 def test_tokenizer_without_stride_is_refused(tiny_artifact, tmp_path):
     broken = copy_artifact(tiny_artifact, tmp_path / "model")
     tokenizer = Tokenizer.from_file(str(broken / "tokenizer.json"))
