@@ -63,15 +63,11 @@ def onnx_logits(model_path: Path, checkpoint: Path, texts: list[str], max_length
 
     tokenizer = AutoTokenizer.from_pretrained(checkpoint)
     session = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
-    logits = []
-    for text in texts:
-        encoded = tokenizer(text, truncation=True, max_length=max_length, return_tensors="np")
-        logits.append(
-            session.run(["logits"], {i.name: encoded[i.name].astype(np.int64) for i in session.get_inputs()})[
-                0
-            ]
-        )
-    return np.concatenate(logits)
+    names = [i.name for i in session.get_inputs()]
+    encoded = (tokenizer(text, truncation=True, max_length=max_length, return_tensors="np") for text in texts)
+    return np.concatenate(
+        [session.run(["logits"], {n: e[n].astype(np.int64) for n in names})[0] for e in encoded]
+    )
 
 
 def check_parity(reference: np.ndarray, candidate: np.ndarray, atol: float | None) -> Parity:
