@@ -15,6 +15,14 @@ DEV_DATA   ?= default
 MODEL_DIR  ?= build/model
 DATA       ?= ../shared/data/amazon-reviews/dev.jsonl
 
+# The Dockerfile (and .dockerignore) ship build/model, so a deploy cannot use another MODEL_DIR: refuse it
+# before anything is built, rather than building a model that the image would not contain.
+ifneq ($(filter deploy,$(MAKECMDGOALS)),)
+ifneq ($(abspath $(MODEL_DIR)),$(abspath build/model))
+$(error make deploy ships build/model (the Dockerfile copies it); MODEL_DIR=$(MODEL_DIR) is not supported: build or copy the model there)
+endif
+endif
+
 export HF_HUB_DISABLE_TELEMETRY := 1
 export TOKENIZERS_PARALLELISM := false
 
@@ -74,7 +82,7 @@ invoke: install ## call the function with boto3 (local emulator, or FUNCTION=nam
 
 .PHONY: bench
 bench: install $(MODEL_DIR)/manifest.json ## latency, cold start, size, accuracy, cost vs the PyTorch peer
-	$(PY) -m bench
+	$(PY) -m bench --model-dir $(MODEL_DIR)
 
 .PHONY: image-deps
 image-deps: install ## install buildah and mmdebstrap with apt when missing

@@ -7,6 +7,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from bench.config import DEV_SETS
+
 SYSTEMS = {
     "ours": "(a) ours: handler via emulator",
     "floor": "(b) floor: raw ORT + tokenizers",
@@ -99,7 +101,11 @@ def _accuracy(results: dict) -> str:
         for system, per_set in results["accuracy"].items()
     ]
     first = results["accuracy"]["int8"]
-    return _table(["system"] + [f"{name} (n={first[name]['n']})" for name in sets], rows)
+    table = _table(["system"] + [f"{name} (n={first[name]['n']})" for name in sets], rows)
+    missing = [name for name in DEV_SETS if name not in sets]
+    return table + (
+        f"\n\nNot scored (no dev.jsonl in the data folder): {', '.join(missing)}." if missing else ""
+    )
 
 
 def _cost(results: dict) -> str:

@@ -28,6 +28,7 @@ log_info = logging.getLogger("bench").info
 RUNTIME_REQUIREMENTS = Path(__file__).resolve().parents[1] / "requirements" / "runtime.txt"
 PEER_REQUIREMENTS = ["torch", "transformers"]
 PRICED_SHAPES = ("short", "batch")  # single and batched predictions, for the cost table
+INPUT_SET = "amazon-reviews"  # the only dev set with reviews longer than the model's window
 
 
 def _served(config: BenchConfig) -> Classifier:
@@ -38,6 +39,21 @@ def _served(config: BenchConfig) -> Classifier:
         return Classifier.from_dir(config.model_dir)
     except ArtifactError as err:
         raise BenchError(str(err)) from err
+
+
+def _input_reviews(data_dir: Path) -> list[str]:
+    """The reviews the latency inputs come from; checked before any model loads.
+
+    Raises:
+        BenchError: no dev set at all, or no amazon-reviews set (the others only feed the accuracy table).
+    """
+    sets = accuracy.dev_sets(data_dir, 0)
+    if INPUT_SET not in sets:
+        raise BenchError(
+            f"{data_dir / INPUT_SET / 'dev.jsonl'} not found: the latency inputs are picked from it "
+            f"(found only {', '.join(sets)}, which are scored for accuracy)"
+        )
+    return sets[INPUT_SET].texts
 
 
 def _check_unchanged(model_dir: Path, served: Classifier) -> None:
@@ -127,8 +143,8 @@ def _run(config: BenchConfig) -> dict:
     load_start = os.getloadavg()[0]
     if load_start > len(os.sched_getaffinity(0)) / 2:
         logging.getLogger("bench").warning("load average %.1f: other work will slow every timing", load_start)
+    reviews = _input_reviews(config.data_dir)
     served = _served(config)
-    reviews = accuracy.dev_sets(config.data_dir, 0)["amazon-reviews"].texts
     inputs = pick_inputs(reviews, int(served.manifest["max_length"]), config.batch_size)
     config.out_dir.mkdir(parents=True, exist_ok=True)
     with (config.out_dir / "bench-emulator.log").open("w") as log:  # function logs, for when one fails

@@ -1,5 +1,6 @@
 """`python -m client [TEXT ...]`: classify texts through the local emulator (default), a deployed function
-(--function-name) or a deployed stack (--stack: HTTPS with the API key, then boto3 invoke)."""
+(--function-name) or a deployed stack (--stack: HTTPS with the API key or SigV4, then boto3 invoke of the
+live alias). An error answer (4xx/5xx, function error) exits with status 2."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from client.calls import (
     LOCAL_FUNCTION,
     ClientError,
     api_key_value,
+    iam_signer,
     invoke_function,
     lambda_client,
     post_predict,
@@ -40,11 +42,12 @@ def run(args: argparse.Namespace) -> None:
     if args.stack:
         outputs = stack_outputs(args.stack, args.region)
         key = api_key_value(outputs.api_key_id, args.region) if outputs.api_key_id else None
-        status, answer = post_predict(outputs.api_url, payload, key)
+        signer = iam_signer(outputs.execute_api_arn) if outputs.execute_api_arn else None
+        status, answer = post_predict(outputs.api_url, payload, key, signer)
         _show(f"HTTPS POST {outputs.api_url.rstrip('/')}/predict -> {status}", answer)
         client = lambda_client(args.endpoint_url, args.region)
-        answer = invoke_function(client, outputs.function_name, payload)
-        _show(f"boto3 invoke {outputs.function_name}", answer)
+        answer = invoke_function(client, outputs.function_name, payload, outputs.function_alias)
+        _show(f"boto3 invoke {outputs.function_name}:{outputs.function_alias}", answer)
     elif args.function_name:
         client = lambda_client(args.endpoint_url, args.region)
         _show(f"boto3 invoke {args.function_name}", invoke_function(client, args.function_name, payload))

@@ -1,5 +1,6 @@
 """The three ways to call the sentiment function: boto3 Lambda invoke (emulator or AWS), and HTTPS through API
-Gateway with the stack's API key. Retries come from botocore's and urllib3's retry settings, not loops."""
+Gateway with the stack's API key or a SigV4 signature (auth=iam). Retries come from botocore's and urllib3's
+retry settings, not loops."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ from typing import Any
 
 import boto3
 import urllib3
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.utils import ArnParser
 
 LOCAL_ENDPOINT = "http://127.0.0.1:9000"
 LOCAL_FUNCTION = "function"  # the name the Runtime Interface Emulator serves
@@ -23,11 +27,14 @@ class ClientError(Exception):
 
 @dataclass(frozen=True)
 class StackOutputs:
-    """What `make deploy` exports: the API base URL, the function name and the API key id."""
+    """What `make deploy` exports: the API base URL, the function and its alias, and the API's auth:
+    an API key id (auth=api_key) or the execute-api ARN callers sign for (auth=iam)."""
 
     api_url: str
     function_name: str
+    function_alias: str
     api_key_id: str | None
+    execute_api_arn: str | None
 
 
 def lambda_client(endpoint_url: str | None = None, region: str | None = None) -> Any:
@@ -44,25 +51,42 @@ def lambda_client(endpoint_url: str | None = None, region: str | None = None) ->
     return boto3.client("lambda", region_name=region, config=RETRIES)
 
 
-def invoke_function(client: Any, function_name: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """Synchronous Lambda invoke; a function error becomes ClientError with its message only."""
-    response = client.invoke(FunctionName=function_name, Payload=json.dumps(payload).encode())
+def invoke_function(
+    client: Any, function_name: str, payload: dict[str, Any], qualifier: str | None = None
+) -> dict[str, Any]:
+    """Synchronous Lambda invoke of `qualifier` (an alias or version; None: $LATEST).
+
+    A function error becomes ClientError with its message only; so does an error body: direct invokes
+    answer bad requests with `{"statusCode": 422, ...}` instead of failing, and callers must not take
+    that for a prediction.
+    """
+    qualified = {"Qualifier": qualifier} if qualifier else {}
+    response = client.invoke(FunctionName=function_name, Payload=json.dumps(payload).encode(), **qualified)
     answer = json.loads(response["Payload"].read() or b"null")
     if response.get("FunctionError"):
         message = answer.get("errorMessage") if isinstance(answer, dict) else answer
         raise ClientError(f"function {function_name} failed: {message}")
+    status = answer.get("statusCode") if isinstance(answer, dict) else None
+    if isinstance(status, int) and status >= 400:
+        raise ClientError(f"function {function_name} answered {status}: {json.dumps(answer)}")
     return answer
 
 
 def stack_outputs(stack_name: str, region: str | None = None) -> StackOutputs:
-    """Read ApiUrl, FunctionName and ApiKeyId from the deployed CloudFormation stack."""
+    """Read ApiUrl, FunctionName, FunctionAlias and ApiKeyId or ExecuteApiArn from the deployed stack."""
     cloudformation = boto3.client("cloudformation", region_name=region, config=RETRIES)
     (stack,) = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
     outputs = {item["OutputKey"]: item["OutputValue"] for item in stack.get("Outputs", [])}
-    missing = {"ApiUrl", "FunctionName"} - set(outputs)
+    missing = {"ApiUrl", "FunctionName", "FunctionAlias"} - set(outputs)
     if missing:
         raise ClientError(f"stack {stack_name} has no output {', '.join(sorted(missing))}; was it deployed?")
-    return StackOutputs(outputs["ApiUrl"], outputs["FunctionName"], outputs.get("ApiKeyId"))
+    return StackOutputs(
+        outputs["ApiUrl"],
+        outputs["FunctionName"],
+        outputs["FunctionAlias"],
+        outputs.get("ApiKeyId"),
+        outputs.get("ExecuteApiArn"),
+    )
 
 
 def api_key_value(api_key_id: str, region: str | None = None) -> str:
@@ -71,16 +95,44 @@ def api_key_value(api_key_id: str, region: str | None = None) -> str:
     return apigateway.get_api_key(apiKey=api_key_id, includeValue=True)["value"]
 
 
-def post_predict(api_url: str, payload: dict[str, Any], api_key: str | None = None) -> tuple[int, Any]:
-    """POST {api_url}predict over HTTPS; retries throttling and gateway errors with backoff."""
+def iam_signer(execute_api_arn: str) -> SigV4Auth:
+    """SigV4 for execute-api in the API's own region (from its ARN), with the caller's AWS credentials.
+
+    Raises:
+        ClientError: no credentials are configured.
+    """
+    credentials = boto3.Session().get_credentials()
+    if credentials is None:
+        raise ClientError("auth=iam: no AWS credentials to sign the HTTPS call with (aws configure)")
+    return SigV4Auth(credentials, "execute-api", ArnParser().parse_arn(execute_api_arn)["region"])
+
+
+def post_predict(
+    api_url: str, payload: dict[str, Any], api_key: str | None = None, signer: SigV4Auth | None = None
+) -> tuple[int, Any]:
+    """POST {api_url}predict over HTTPS; retries throttling and gateway errors with backoff.
+
+    With `signer` (auth=iam) the request carries a SigV4 signature instead of an API key.
+
+    Raises:
+        ClientError: the answer is an error status (its body in the message) or not JSON.
+    """
     retries = urllib3.Retry(
         total=3, backoff_factor=0.5, status_forcelist=(429, 502, 503, 504), allowed_methods=None
     )
     headers = {"Content-Type": "application/json", **({"x-api-key": api_key} if api_key else {})}
     url = f"{api_url.rstrip('/')}/predict"
+    body = json.dumps(payload).encode()
+    if signer is not None:
+        request = AWSRequest(method="POST", url=url, data=body, headers=headers)
+        signer.add_auth(request)
+        headers = dict(request.headers.items())
     http = urllib3.PoolManager(retries=retries, timeout=urllib3.Timeout(connect=5, read=60))
-    response = http.request("POST", url, body=json.dumps(payload).encode(), headers=headers, redirect=False)
+    response = http.request("POST", url, body=body, headers=headers, redirect=False)
     try:
-        return response.status, json.loads(response.data or b"null")
+        answer = json.loads(response.data or b"null")
     except ValueError as error:
         raise ClientError(f"{url} answered {response.status} with a non-JSON body") from error
+    if response.status >= 400:
+        raise ClientError(f"POST {url} answered {response.status}: {json.dumps(answer)}")
+    return response.status, answer

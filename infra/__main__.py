@@ -13,7 +13,7 @@ import sys
 
 from infra.cdk_cli import REPO_ROOT, CliError, run_cdk
 from infra.preflight import PreflightError, Target, check_aws, check_deploy
-from infra.settings import Settings, SettingsError
+from infra.settings import Settings, SettingsError, check_context_keys
 
 OUTPUTS_FILE = REPO_ROOT / "build" / "cdk-outputs.json"
 MODEL_DIR = REPO_ROOT / "build" / "model"
@@ -78,6 +78,7 @@ def _settings(pairs: list[str]) -> Settings:
         if not sep or not key:
             raise SettingsError(f"context must look like key=value, got {pair!r}")
         context[key] = value
+    check_context_keys(context)
     return Settings.from_sources(context.get, os.environ)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 TOOLKIT_STACK = "CDKToolkit"
 _HEALTHY = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE")
 _CLIENT_CONFIG = Config(connect_timeout=5, read_timeout=15, retries={"mode": "standard", "max_attempts": 3})
+DOCKER_INFO_TIMEOUT_S = 20  # `docker info` waits on the daemon; a stopped one must not hang the deploy
 
 
 class PreflightError(Exception):
@@ -115,10 +117,22 @@ def _check_model(model_dir: Path) -> str | None:
 
 
 def _check_docker() -> str | None:
+    """The CLI must exist and reach its daemon (`docker info`): a stopped daemon would otherwise fail the
+    deploy only after the synth, in the middle of the image build."""
     docker = os.environ.get("CDK_DOCKER", "docker")
-    if shutil.which(docker):
-        return None
-    return f"`{docker}` not found: the image is built and pushed with Docker (or set CDK_DOCKER=podman|finch)"
+    path = shutil.which(docker)
+    if path is None:
+        fix = "the image is built and pushed with Docker (or set CDK_DOCKER=podman|finch)"
+        return f"`{docker}` not found: {fix}"
+    try:
+        done = subprocess.run([path, "info"], capture_output=True, timeout=DOCKER_INFO_TIMEOUT_S, check=False)
+    except subprocess.TimeoutExpired:
+        return f"`{docker} info` did not answer in {DOCKER_INFO_TIMEOUT_S} s: is the Docker daemon running?"
+    if done.returncode != 0:
+        return (
+            f"`{docker} info` failed (exit {done.returncode}): start the Docker daemon, then run it to check"
+        )
+    return None
 
 
 def _describe(exc: ClientError) -> str:

@@ -7,8 +7,10 @@ checked here, once, so a typo fails `make synth` with a one-line message instead
 
 from __future__ import annotations
 
+import difflib
+import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -60,6 +62,14 @@ def _parse_bool(raw: Any) -> bool:
     raise ValueError(f"expected true or false, got {raw!r}")
 
 
+def _parse_finite_float(raw: Any) -> float:
+    """float() also reads 'inf' and 'nan', which pass the range checks but fail the synth inside jsii."""
+    value = float(raw)
+    if not math.isfinite(value):
+        raise ValueError("not a finite number")
+    return value
+
+
 def _parse_list(raw: Any) -> tuple[str, ...]:
     items = raw if isinstance(raw, list | tuple) else str(raw).split(",")
     return tuple(str(item).strip() for item in items if str(item).strip())
@@ -93,9 +103,13 @@ class Settings:
     auth: str = _setting("api_key", str, "api_key (API key + usage plan) or iam (SigV4-signed calls)")
     public_docs: bool = _setting(True, _parse_bool, "GET /health, /openapi.json, /swagger need no auth")
     stage_name: str = _setting("v1", str, "API Gateway stage name (last part of the URL)")
-    throttle_rate: float = _setting(50.0, float, "steady requests/s for the stage and each API key")
+    throttle_rate: float = _setting(
+        50.0, _parse_finite_float, "steady requests/s for the stage and each API key"
+    )
     throttle_burst: int = _setting(100, int, "burst requests for the stage and each API key")
-    public_throttle_rate: float = _setting(5.0, float, "requests/s for each unauthenticated route")
+    public_throttle_rate: float = _setting(
+        5.0, _parse_finite_float, "requests/s for each unauthenticated route"
+    )
     quota_per_day: int = _setting(100_000, int, "requests per API key per day (usage plan quota)")
     cors_origins: tuple[str, ...] = _setting(
         (), _parse_list, "comma-separated allowed origins; empty: no CORS"
@@ -170,6 +184,24 @@ class Settings:
             except (TypeError, ValueError) as exc:
                 raise SettingsError(f"{_where(spec.name)}: cannot parse {raw!r} ({exc})") from None
         return cls(**values)
+
+
+def check_context_keys(keys: Iterable[str]) -> None:
+    """Refuse `-c` keys that are not settings, so `-c memorymb=4096` is not silently ignored.
+
+    Keys with a ':' are the CDK's own (feature flags such as `@aws-cdk/core:...`, `aws:cdk:...`) and
+    pass through untouched.
+
+    Raises:
+        SettingsError: one line naming the unknown key, the closest setting and every valid key.
+    """
+    valid = [context_key(spec.name) for spec in fields(Settings)]
+    for key in keys:
+        if ":" in key or key in valid:
+            continue
+        close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]}? " if close else ""
+        raise SettingsError(f"unknown setting {key!r}: {hint}valid keys are {', '.join(valid)}")
 
 
 def context_key(name: str) -> str:

@@ -7,6 +7,7 @@ repetition counts; the numbers are checked for shape and consistency, never for 
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from export.data import load_examples
 SYSTEMS = {"ours", "floor", "peer"}
 SHAPES = {"short", "long", "batch"}
 DEV_FILE = Path(__file__).parents[1] / "fixtures" / "reviews-dev.csv"
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +73,9 @@ def results(report: Path) -> dict:
 
 
 def test_reports_and_plots_are_written(report: Path) -> None:
-    assert "## Headline (peer / ours)" in (report / "bench.md").read_text()
+    markdown = (report / "bench.md").read_text()
+    assert "## Headline (peer / ours)" in markdown
+    assert "Not scored (no dev.jsonl in the data folder): amazon-sentences, sst2." in markdown
     for name in ("latency", "cold_start", "accuracy", "cost"):
         assert (report / f"bench-{name}.png").read_bytes().startswith(b"\x89PNG")
 
@@ -120,3 +124,24 @@ def test_missing_model_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureF
     assert exit_.value.code == 2
     assert capsys.readouterr().err.startswith(f"error: {tmp_path / 'absent'} not found")
     assert not (tmp_path / "bench.json").exists()
+
+
+def test_missing_input_set_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Only sst2 present: refused before any model loads, naming the set the latency inputs need."""
+    (tmp_path / "sst2").mkdir()
+    (tmp_path / "sst2" / "dev.jsonl").write_text('{"text": "fine", "label": 1}\n', encoding="utf-8")
+    with pytest.raises(SystemExit) as exit_:
+        main(
+            ["--data-dir", str(tmp_path), "--model-dir", str(tmp_path / "absent"), "--out-dir", str(tmp_path)]
+        )
+    assert exit_.value.code == 2
+    expected = f"error: {tmp_path / 'amazon-reviews' / 'dev.jsonl'} not found: the latency inputs are picked"
+    assert capsys.readouterr().err.startswith(expected)
+
+
+def test_make_bench_passes_model_dir(tmp_path: Path) -> None:
+    done = subprocess.run(
+        ["make", "-n", "bench", f"MODEL_DIR={tmp_path}"], cwd=REPO_ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1].endswith(f"-m bench --model-dir {tmp_path}")

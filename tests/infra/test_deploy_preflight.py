@@ -7,7 +7,7 @@ clients, so request and response shapes are still checked against the service mo
 from __future__ import annotations
 
 import datetime as dt
-import sys
+import os
 from pathlib import Path
 from typing import Any
 
@@ -57,9 +57,19 @@ def model_dir(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def fake_docker(directory: Path, monkeypatch: pytest.MonkeyPatch, exit_code: int) -> None:
+    """Put a `docker` on PATH whose `docker info` exits with `exit_code` (0: the daemon answers)."""
+    directory.mkdir()
+    script = directory / "docker"
+    script.write_text(f"#!/bin/sh\nexit {exit_code}\n")
+    script.chmod(0o755)
+    monkeypatch.delenv("CDK_DOCKER", raising=False)
+    monkeypatch.setenv("PATH", f"{directory}:{os.environ['PATH']}")
+
+
 @pytest.fixture
-def docker(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CDK_DOCKER", sys.executable)  # any executable stands for the Docker CLI
+def docker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_docker(tmp_path / "bin", monkeypatch, exit_code=0)
 
 
 @pytest.mark.usefixtures("docker")
@@ -123,3 +133,12 @@ def test_everything_missing_is_reported_together(tmp_path: Path, monkeypatch: py
     assert "run `make model` first" in message
     assert "`no-such-docker-cli` not found" in message
     assert "not bootstrapped" in message
+
+
+def test_docker_daemon_not_running_is_reported(
+    model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_docker(tmp_path / "bin", monkeypatch, exit_code=1)
+    with pytest.raises(PreflightError) as caught:
+        check_deploy(model_dir, StubbedSession().identity().toolkit("UPDATE_COMPLETE"))
+    assert str(caught.value) == "`docker info` failed (exit 1): start the Docker daemon, then run it to check"

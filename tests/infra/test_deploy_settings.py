@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.settings import Settings, SettingsError, context_key, env_var
+from infra.settings import Settings, SettingsError, check_context_keys, context_key, env_var
 
 README = Path(__file__).resolve().parents[2] / "infra" / "README.md"
 
@@ -67,6 +67,18 @@ def test_values_parse_from_strings_and_json_types() -> None:
         ({"stageName": "v-1"}, "stageName (SENTIMENT_STAGE_NAME) must be"),
         ({"publicThrottleRate": "100"}, "publicThrottleRate (SENTIMENT_PUBLIC_THROTTLE_RATE) must be"),
         (
+            {"throttleRate": "inf"},
+            "throttleRate (SENTIMENT_THROTTLE_RATE): cannot parse 'inf' (not a finite number)",
+        ),
+        (
+            {"throttleRate": "nan"},
+            "throttleRate (SENTIMENT_THROTTLE_RATE): cannot parse 'nan' (not a finite number)",
+        ),
+        (
+            {"publicThrottleRate": "Infinity"},
+            "publicThrottleRate (SENTIMENT_PUBLIC_THROTTLE_RATE): cannot parse 'Infinity' (not a finite",
+        ),
+        (
             {"reservedConcurrency": "2", "provisionedConcurrency": "3"},
             "provisionedConcurrency (SENTIMENT_PROVISIONED_CONCURRENCY) must be at most reserved",
         ),
@@ -82,6 +94,19 @@ def test_bad_values_name_the_setting_in_one_line(context: dict[str, str], messag
 def test_environment_values_are_validated_too() -> None:
     with pytest.raises(SettingsError, match="SENTIMENT_AUTH"):
         from_sources({}, {"SENTIMENT_AUTH": "none"})
+
+
+def test_unknown_context_key_is_refused_with_the_closest_setting() -> None:
+    with pytest.raises(SettingsError) as caught:
+        check_context_keys(["memoryMb", "memorymb"])
+    message = str(caught.value)
+    assert message.startswith("unknown setting 'memorymb': did you mean memoryMb? valid keys are stackName, ")
+    assert "alarmEmail" in message
+    assert "\n" not in message
+
+
+def test_cdk_own_context_keys_pass_through() -> None:
+    check_context_keys(["@aws-cdk/core:newStyleStackSynthesis", "aws:cdk:enable-path-metadata", "auth"])
 
 
 def test_readme_table_documents_every_setting() -> None:

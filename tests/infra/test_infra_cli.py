@@ -55,6 +55,14 @@ def test_bad_setting_is_one_line_exit_2(tmp_path: Path) -> None:
     ]
 
 
+def test_typo_in_a_setting_key_is_refused_before_the_synth(tmp_path: Path) -> None:
+    done = infra("synth", "--output", str(tmp_path / "out"), "-c", "memorymb=4096", env=offline_env(tmp_path))
+    assert done.returncode == 2
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("error: unknown setting 'memorymb': did you mean memoryMb? valid keys are ")
+    assert not (tmp_path / "out").exists()
+
+
 def test_destroy_without_credentials_is_one_line(tmp_path: Path) -> None:
     done = infra("destroy", env=offline_env(tmp_path, AWS_REGION="eu-west-1"))
     assert done.returncode == 2
@@ -93,3 +101,16 @@ def test_deploy_summary_says_how_to_call_each_auth_mode() -> None:
     assert "SigV4" in signed
     assert "x-api-key" not in signed
     assert "make invoke STACK=Other" in signed
+
+
+def test_make_deploy_refuses_a_model_dir_the_image_would_not_ship(tmp_path: Path) -> None:
+    """The Dockerfile copies build/model: another MODEL_DIR is refused before any model is built."""
+    done = subprocess.run(
+        ["make", "-n", "deploy", f"MODEL_DIR={tmp_path}"], cwd=REPO_ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 2
+    assert f"make deploy ships build/model (the Dockerfile copies it); MODEL_DIR={tmp_path}" in done.stderr
+    assert "export build" not in done.stdout
+    default = subprocess.run(["make", "-n", "deploy"], cwd=REPO_ROOT, capture_output=True, text=True)
+    assert default.returncode == 0
+    assert default.stdout.splitlines()[-1].endswith("-m infra deploy")

@@ -1,37 +1,54 @@
 """`python -m client --stack`: CloudFormation and API Gateway answers are stubbed (they cross the network);
-the HTTPS call goes to the local front and the invoke to the real emulator."""
+the HTTPS call goes to the local front and the invoke to the real emulator, or to a Stubber where the
+test checks what is sent to Lambda."""
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable
 from typing import Any
 
 import boto3
 import pytest
-from botocore.stub import Stubber
+import urllib3
+from botocore.response import StreamingBody
+from botocore.stub import ANY, Stubber
 
 from client import calls
 from client.__main__ import main as client_main
 from local.emulator import free_port
 
 STACK = "SentimentApi"
+EXECUTE_API_ARN = "arn:aws:execute-api:eu-west-1:123456789012:abc123/v1/*/*"
+
+
+def outputs(front: str, **extra: str) -> list[dict[str, str]]:
+    """The stack's outputs with the API at the local front; `extra` adds ApiKeyId or ExecuteApiArn."""
+    values = {"ApiUrl": f"{front}/", "FunctionName": "function", "FunctionAlias": "live", **extra}
+    return [{"OutputKey": key, "OutputValue": value} for key, value in values.items()]
 
 
 @pytest.fixture
-def stub_aws(monkeypatch: pytest.MonkeyPatch) -> Callable[[list[dict[str, str]]], None]:
-    """Make client.calls build CloudFormation/API Gateway clients whose answers are stubbed."""
+def stub_aws(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Make client.calls build CloudFormation/API Gateway clients whose answers are stubbed; with
+    `invoke_answer`, the Lambda client is stubbed too and expects an invoke of the live alias."""
     real_client = boto3.client
     stubbers: list[Stubber] = []
 
-    def install(outputs: list[dict[str, str]]) -> None:
+    def install(outputs: list[dict[str, str]], invoke_answer: dict[str, Any] | None = None) -> None:
         def fake_client(service: str, **kwargs: Any) -> Any:
-            if service == "lambda":  # the real emulator answers
+            if service == "lambda" and invoke_answer is None:  # the real emulator answers
                 return real_client(service, **kwargs)
             kwargs |= {"region_name": "us-east-1", "aws_access_key_id": "x", "aws_secret_access_key": "x"}
             client = real_client(service, **kwargs)
             stubber = Stubber(client)
-            if service == "cloudformation":
+            if service == "lambda":
+                data = json.dumps(invoke_answer).encode()
+                response = {"StatusCode": 200, "Payload": StreamingBody(io.BytesIO(data), len(data))}
+                expected = {"FunctionName": "function", "Qualifier": "live", "Payload": ANY}
+                stubber.add_response("invoke", response, expected)
+            elif service == "cloudformation":
                 stack = {
                     "StackName": STACK,
                     "CreationTime": "2026-01-01T00:00:00Z",
@@ -55,19 +72,56 @@ def stub_aws(monkeypatch: pytest.MonkeyPatch) -> Callable[[list[dict[str, str]]]
 
 
 def test_stack_mode_calls_https_then_invoke(stub_aws, front, function, capsys):
-    stub_aws(
-        [
-            {"OutputKey": "ApiUrl", "OutputValue": f"{front}/"},
-            {"OutputKey": "FunctionName", "OutputValue": "function"},
-            {"OutputKey": "ApiKeyId", "OutputValue": "key-123"},
-        ]
-    )
+    stub_aws(outputs(front, ApiKeyId="key-123"))
     assert client_main(["--stack", "--endpoint-url", function.endpoint, "Solid kettle"]) == 0
     out = capsys.readouterr().out
-    https_part, invoke_part = out.split("# boto3 invoke function\n")
+    https_part, invoke_part = out.split("# boto3 invoke function:live\n")
     assert https_part.startswith(f"# HTTPS POST {front}/predict -> 200")
     https_answer = json.loads(https_part.split("\n", 1)[1])
     assert https_answer == json.loads(invoke_part)
+
+
+def test_stack_mode_invokes_the_live_alias_not_latest(stub_aws, front, capsys):
+    """The stubbed Lambda client fails the call unless it has Qualifier=live (the FunctionAlias output)."""
+    stub_aws(outputs(front, ApiKeyId="key-123"), invoke_answer={"predictions": []})
+    assert client_main(["--stack", STACK, "Solid kettle"]) == 0
+    assert capsys.readouterr().out.endswith('# boto3 invoke function:live\n{\n  "predictions": []\n}\n')
+
+
+def test_stack_mode_with_iam_auth_signs_the_https_call(stub_aws, front, function, capsys, monkeypatch):
+    """auth=iam (ExecuteApiArn output): no API key is read, the request carries a SigV4 signature."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    sent: list[dict[str, str]] = []
+    request = urllib3.PoolManager.request
+
+    def spy(self: urllib3.PoolManager, method: str, url: str, **kwargs: Any) -> Any:
+        sent.append(kwargs["headers"])
+        return request(self, method, url, **kwargs)
+
+    monkeypatch.setattr(urllib3.PoolManager, "request", spy)
+    stub_aws(outputs(front, ExecuteApiArn=EXECUTE_API_ARN))
+    assert client_main(["--stack", "--endpoint-url", function.endpoint, "Solid kettle"]) == 0
+    (headers,) = sent
+    assert "x-api-key" not in headers
+    assert headers["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+    assert "/eu-west-1/execute-api/aws4_request" in headers["Authorization"]
+
+
+def test_https_error_answer_exits_non_zero_with_the_body(stub_aws, front, capsys):
+    stub_aws(outputs(front, ApiKeyId="key-123"))
+    assert client_main(["--stack", STACK, ""]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"error: POST {front}/predict answered 422: {{")
+    assert "invalid request" in captured.err
+    assert captured.out == ""
+
+
+def test_invoke_error_answer_exits_non_zero_with_the_body(function, capsys):
+    assert client_main(["--endpoint-url", function.endpoint, ""]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith('error: function function answered 422: {"statusCode": 422')
+    assert captured.out == ""
 
 
 def test_stack_without_outputs_is_a_one_line_error(stub_aws, capsys):
@@ -75,7 +129,7 @@ def test_stack_without_outputs_is_a_one_line_error(stub_aws, capsys):
     assert client_main(["--stack"]) == 2
     assert (
         capsys.readouterr().err
-        == "error: stack SentimentApi has no output ApiUrl, FunctionName; was it deployed?\n"
+        == "error: stack SentimentApi has no output ApiUrl, FunctionAlias, FunctionName; was it deployed?\n"
     )
 
 
