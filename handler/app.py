@@ -12,7 +12,12 @@ from aws_lambda_powertools.event_handler import (
     Response,
 )
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
+    OpenAPIRequestValidationMiddleware,
+)
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType
 from aws_lambda_powertools.event_handler.openapi.models import Server
+from aws_lambda_powertools.event_handler.types import EventHandlerInstance
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -35,7 +40,24 @@ def _cors() -> CORSConfig | None:
     return CORSConfig(allow_origin=origins[0], extra_origins=origins[1:]) if origins else None
 
 
+class JsonOnlyRequestValidation(OpenAPIRequestValidationMiddleware):
+    """Powertools' request validation, with the body read as JSON or refused with a 415.
+
+    Powertools picks the body parser by a case-sensitive prefix of Content-Type, so `APPLICATION/JSON` was
+    refused, and it parses form and multipart bodies into lists of strings that then fail validation with a
+    misleading message. The API takes JSON only, as its OpenAPI says: the media type is compared without
+    case and parameters (`; charset=utf-8`), and a missing Content-Type still means JSON, as in Powertools.
+    """
+
+    def _get_body(self, app: EventHandlerInstance) -> Any:
+        media_type = app.current_event.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if media_type not in ("", "application/json"):
+            raise RequestUnsupportedContentType("Unsupported content type", errors=[])
+        return self._parse_json_data(app)
+
+
 def _build(resolver: ApiGatewayResolver) -> ApiGatewayResolver:
+    resolver._request_validation_middleware = JsonOnlyRequestValidation()  # Powertools' slot for it
     resolver.include_router(router)
     error_mapping.register(resolver)
     # Swagger UI with its JS and CSS inlined from the Powertools package (no swagger_base_url): works offline.

@@ -7,6 +7,8 @@ answers (labels swapped, long texts silently truncated).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,20 @@ def _read_json(path: Path) -> dict[str, Any]:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ArtifactError(f"cannot read {path}: {exc}") from exc
+
+
+@contextmanager
+def loading(path: Path) -> Iterator[None]:
+    """Turn a library's failure to load `path` into an ArtifactError naming the file, on one line.
+
+    tokenizers and onnxruntime raise bare Exception subclasses for a corrupt file (one the size check cannot
+    catch), which would otherwise surface as a raw traceback instead of the artifact contract's error.
+    """
+    try:
+        yield
+    except Exception as exc:
+        reason = " ".join(str(exc).split())
+        raise ArtifactError(f"cannot load {path}: {reason}") from exc
 
 
 def read_manifest(root: Path) -> dict[str, Any]:
@@ -67,10 +83,11 @@ def read_tokenizer(root: Path) -> Tokenizer:
     """tokenizer.json, which must window (truncation with a stride).
 
     Raises:
-        ArtifactError: truncation without a stride.
+        ArtifactError: the file does not load, or truncation without a stride.
     """
     path = root / "tokenizer.json"
-    tokenizer = Tokenizer.from_file(str(path))
+    with loading(path):
+        tokenizer = Tokenizer.from_file(str(path))
     if tokenizer.truncation is None or not tokenizer.truncation.get("stride"):
         raise ArtifactError(f"{path} must enable truncation with a stride, or long texts cannot be windowed")
     return tokenizer

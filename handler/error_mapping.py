@@ -34,7 +34,8 @@ def describe_validation(errors: Iterable[Mapping[str, Any]]) -> tuple[str, list[
         loc = tuple(error.get("loc", ()))
         location = [str(part) for part in (loc[1:] if loc[:1] == ("body",) else loc)]
         if error.get("type") == "json_invalid":
-            return "the request body is not valid JSON", [{"field": "body", "problem": "not valid JSON"}]
+            reason = (error.get("ctx") or {}).get("error", "not valid JSON")  # the decoder's, no input quoted
+            return f"the request body is not valid JSON: {reason}", [{"field": "body", "problem": reason}]
         if error.get("type") == "missing" and not location:
             hint = 'send {"text": "..."} or {"texts": ["...", ...]}'
             return f"the request body is missing: {hint}", [{"field": "body", "problem": "missing"}]

@@ -24,7 +24,7 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Encoding, Tokenizer
 
-from handler.artifact import ARTIFACT_FILES, read_labels, read_manifest, read_tokenizer
+from handler.artifact import ARTIFACT_FILES, loading, read_labels, read_manifest, read_tokenizer
 
 __all__ = ["ARTIFACT_FILES", "Classifier", "Prediction", "Windows", "available_cpus"]
 
@@ -102,13 +102,14 @@ class Classifier:
             threads: ORT intra-op threads; default: the CPUs this process may use.
 
         Raises:
-            ArtifactError: a file is missing or unreadable, or the files break the contract.
+            ArtifactError: a file is missing, unreadable or corrupt, or the files break the contract.
         """
         root = Path(path)
         manifest = read_manifest(root)
         labels = read_labels(root, manifest)
         tokenizer = read_tokenizer(root)
-        session = _session(root / "model.onnx", threads or available_cpus())
+        with loading(root / "model.onnx"):
+            session = _session(root / "model.onnx", threads or available_cpus())
         return cls(tokenizer, session, manifest, labels)
 
     @property

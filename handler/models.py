@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Annotated, Any
 
 from pydantic import (
@@ -39,7 +40,8 @@ Text = Annotated[
 class PredictRequest(BaseModel):
     """`{"text": ...}` for one review or `{"texts": [...]}` for a batch; exactly one of the two."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Strict: JSON types as sent, so "yes" or 1 is not taken for a boolean (lax mode would coerce it).
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     text: Text | None = None
     texts: list[Text] | None = Field(
@@ -113,3 +115,9 @@ def parse_json_body(body: str) -> Any:
         return json.loads(body)
     except RecursionError as error:  # deeply nested arrays: malformed for this API, not a server fault
         raise json.JSONDecodeError("nesting too deep", body, 0) from error
+    except json.JSONDecodeError:
+        raise
+    except ValueError as error:  # int() refuses a number past Python's digit limit: the client's fault too
+        raise json.JSONDecodeError(
+            f"a number has over {sys.get_int_max_str_digits()} digits", body, 0
+        ) from error

@@ -67,26 +67,40 @@ def _error(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"model": ErrorResponse}}}
 
 
+# Powertools documents a 422 with its own HTTPValidationError body on every route, whatever the route takes:
+# each route lists its answers instead, so every documented error has the body this API sends.
+_INTERNAL_ERROR = _error("Internal error; quote the requestId")
+_NO_INPUT = _error("Never sent: this route takes no input")
+
+
 @router.post(
     "/predict",
     summary="Sentiment of one review or a batch",
     responses={
         200: {"description": "One prediction per text, in order"},
-        413: _error("Body over the size limit"),
+        413: _error(f"Body over {get_settings().max_body_bytes} bytes"),
         415: _error("Content-Type is not JSON"),
         422: _error("Invalid request: the message says what and the limit"),
-        500: _error("Internal error; quote the requestId"),
+        500: _INTERNAL_ERROR,
     },
 )
 def post_predict(request: PredictRequest) -> PredictResponse:
     return predict(request)
 
 
-@router.get("/health", summary="Liveness: the model is loaded")
+@router.get(
+    "/health",
+    summary="Liveness: the model is loaded",
+    responses={200: {"description": "The model answers"}, 422: _NO_INPUT, 500: _INTERNAL_ERROR},
+)
 def get_health() -> HealthResponse:
     return HealthResponse(status="ok", model=get_classifier().model_id)
 
 
-@router.get("/model", summary="The served artifact's manifest: provenance, metrics, limits")
+@router.get(
+    "/model",
+    summary="The served artifact's manifest: provenance, metrics, limits",
+    responses={200: {"description": "manifest.json of the model"}, 422: _NO_INPUT, 500: _INTERNAL_ERROR},
+)
 def get_model() -> dict[str, Any]:
     return get_classifier().manifest

@@ -5,8 +5,15 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The body cap is derived from the text limits, so a request within them is never refused for its size.
+_ESCAPED_CHAR_BYTES = 12  # the worst JSON spelling of one character: \ud83d\ude00 for U+1F600
+_PER_TEXT_BYTES = 16  # quotes, comma and indentation around each text
+_ENVELOPE_BYTES = 1024  # keys, brackets and whitespace of the request object
+# Lambda refuses a synchronous event over 6 MB, and API Gateway may put the body in it base64-encoded (x 4/3).
+LARGEST_BODY_BYTES = 4_500_000
 
 
 class Settings(BaseSettings):
@@ -27,9 +34,6 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(
         default=10_000, ge=1, le=200_000, description="Longest text in characters; longer texts are refused."
     )
-    max_body_bytes: int = Field(
-        default=1_048_576, ge=1024, le=6_000_000, description="Largest request body (Lambda's own cap: 6 MB)."
-    )
     cors_origins: str = Field(
         default="",
         description="Comma-separated origins allowed by CORS (or `*`); empty: no CORS headers. The CDK stack "
@@ -38,6 +42,24 @@ class Settings(BaseSettings):
     ort_threads: int | None = Field(
         default=None, ge=1, description="onnxruntime intra-op threads; default: the CPUs Lambda gives."
     )
+
+    @property
+    def max_body_bytes(self) -> int:
+        """Largest request body: enough for max_texts texts of max_text_chars characters however they are
+        written, since JSON may escape each character as two `\\uXXXX` escapes (a non-BMP character, as a
+        surrogate pair, in ASCII-only JSON such as Python's json.dumps writes by default)."""
+        return (
+            self.max_texts * (_ESCAPED_CHAR_BYTES * self.max_text_chars + _PER_TEXT_BYTES) + _ENVELOPE_BYTES
+        )
+
+    @model_validator(mode="after")
+    def _body_fits_lambda(self) -> Settings:
+        if self.max_body_bytes > LARGEST_BODY_BYTES:
+            raise ValueError(
+                f"max_texts and max_text_chars need {self.max_body_bytes}-byte bodies; Lambda's 6 MB event "
+                f"limit allows {LARGEST_BODY_BYTES}: lower SENTIMENT_MAX_TEXTS or SENTIMENT_MAX_TEXT_CHARS"
+            )
+        return self
 
     @property
     def cors_origin_list(self) -> list[str]:

@@ -66,11 +66,14 @@ class _FrontHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def _handle(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > API_GATEWAY_MAX_BODY:
+        try:
+            body = self._read_body()
+        except ValueError:
+            self.close_connection = True
+            return self._send(400, JSON, b'{"message":"Bad Request"}')
+        if body is None:
             self.close_connection = True
             return self._send(413, JSON, b'{"message":"Request Too Long"}')
-        body = self.rfile.read(length) if length else b""
         headers = list(self.headers.items())
         event = to_rest_event(self.command, self.path, headers, body, self.client_address[0])
         # One request at a time, like one Lambda execution environment (RIE serves one invoke at a time).
@@ -87,6 +90,32 @@ class _FrontHandler(BaseHTTPRequestHandler):
         payload = answer.get("body") or ""
         data = base64.b64decode(payload) if answer.get("isBase64Encoded") else payload.encode()
         self._send(int(answer["statusCode"]), reply, data)
+
+    def _read_body(self) -> bytes | None:
+        """The body, sized by Content-Length or sent chunked (API Gateway takes both); None when it is over
+        API Gateway's limit.
+
+        Raises:
+            ValueError: a length or chunk size that is not a non-negative number.
+        """
+        if "chunked" not in self.headers.get("Transfer-Encoding", "").lower():
+            return self._read(int(self.headers.get("Content-Length") or 0), limit=API_GATEWAY_MAX_BODY)
+        body = bytearray()
+        while size := int(self.rfile.readline(1024).split(b";")[0], 16):  # hex size line; 0 ends the body
+            chunk = self._read(size, limit=API_GATEWAY_MAX_BODY - len(body))
+            if chunk is None:
+                return None
+            body += chunk
+            self.rfile.readline(1024)  # the CRLF closing the chunk
+        while self.rfile.readline(1024).strip():  # trailer fields, up to the empty line
+            pass
+        return bytes(body)
+
+    def _read(self, size: int, limit: int) -> bytes | None:
+        """`size` bytes of the body, or None past `limit` (a negative size would read to end of stream)."""
+        if size < 0:
+            raise ValueError(f"negative size {size}")
+        return None if size > limit else self.rfile.read(size)
 
     def _send(self, status: int, headers: dict[str, str], data: bytes) -> None:
         self.send_response(status)

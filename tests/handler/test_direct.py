@@ -16,7 +16,10 @@ def test_direct_invoke_single_text_with_all_scores(app, context):
     assert max(prediction["scores"].values()) == pytest.approx(prediction["score"])
 
 
-@pytest.mark.parametrize("event", [{"texts": []}, {"texts": [""]}, {}, "just a string", None, [1, 2]])
+@pytest.mark.parametrize(
+    "event",
+    [{"texts": []}, {"texts": [""]}, {}, "just a string", None, [1, 2], {"text": "a", "all_scores": "yes"}],
+)
 def test_direct_invoke_bad_payload_is_422_body(app, context, event):
     result = app.lambda_handler(event, context)
     assert result["statusCode"] == 422

@@ -4,6 +4,7 @@ refusal of broken artifacts."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -110,6 +111,16 @@ def test_max_windows_must_be_a_positive_integer(tiny_artifact, tmp_path, windows
     (broken / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ArtifactError, match="max_windows must be a positive integer"):
         Classifier.from_dir(broken)
+
+
+@pytest.mark.parametrize("name", ["tokenizer.json", "model.onnx"])
+def test_corrupt_file_of_the_right_size_is_refused(tiny_artifact, tmp_path, name):
+    broken = copy_artifact(tiny_artifact, tmp_path / "model")
+    size = (broken / name).stat().st_size
+    (broken / name).write_bytes(bytes(range(256)) * (size // 256) + bytes(size % 256))
+    with pytest.raises(ArtifactError, match=rf"cannot load .*{re.escape(name)}: ") as refused:
+        Classifier.from_dir(broken)
+    assert "\n" not in str(refused.value)
 
 
 def test_tokenizer_without_stride_is_refused(tiny_artifact, tmp_path):

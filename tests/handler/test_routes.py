@@ -7,7 +7,9 @@ import json
 import re
 
 import pytest
+from pydantic import ValidationError
 
+from handler.settings import Settings, get_settings
 from tests.handler.conftest import answer
 
 REVIEW = "Great blender, crushes ice in seconds."
@@ -68,8 +70,23 @@ def test_openapi_documents_routes_and_limits(app, make_event, context):
     request_schema = spec["components"]["schemas"]["PredictRequest"]["properties"]
     assert request_schema["texts"]["anyOf"][0]["maxItems"] == 32
     assert "422" in spec["paths"]["/predict"]["post"]["responses"]
+    assert (
+        str(get_settings().max_body_bytes)
+        in spec["paths"]["/predict"]["post"]["responses"]["413"]["description"]
+    )
     # SAM's REST event comes through stage "prod" with the stage in the path: clients must call /prod.
     assert spec["servers"] == [{"url": "/prod" if make_event.flavour == "rest_v1" else "/"}]
+
+
+def test_openapi_errors_have_the_body_the_api_sends(app, make_event, context):
+    _, _, spec = answer(app, make_event("GET", "/openapi.json"), context)
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            errors = {code: r for code, r in operation["responses"].items() if not code.startswith("2")}
+            assert "500" in errors, (method, path)
+            for code, response in errors.items():
+                schema = response["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/ErrorResponse"}, (method, path, code)
 
 
 def test_swagger_page_needs_no_network(app, make_event, context):
@@ -97,6 +114,9 @@ def test_swagger_page_needs_no_network(app, make_event, context):
         ({"txt": "typo"}, "txt: Extra inputs are not permitted"),
         ({"text": "a", "body": "b"}, "body: Extra inputs are not permitted"),
         ({"text": "a", "all_scores": "maybe"}, "all_scores"),
+        ({"text": "a", "all_scores": "yes"}, "all_scores: Input should be a valid boolean"),  # strict: no
+        ({"text": "a", "all_scores": 1}, "all_scores: Input should be a valid boolean"),  # coercion to bool
+        ({"texts": ["a", 1]}, "texts.1: Input should be a valid string"),
         ([REVIEW], "valid dictionary"),
     ],
 )
@@ -118,19 +138,65 @@ def test_non_json_or_missing_body_is_422(app, make_event, context, raw):
     assert error["message"].startswith(("the request body is not", "the request body is missing"))
 
 
-def test_unsupported_content_type_is_415(app, make_event, context):
-    event = make_event("POST", "/predict", json.dumps({"text": REVIEW}))
-    event["headers"]["Content-Type"] = "text/plain"
+def test_unreadable_json_says_why(app, make_event, context):
+    body = '{"text": "a", "all_scores": ' + "1" * 5000 + "}"  # valid JSON, but past what int() converts
+    status, _, error = answer(app, make_event("POST", "/predict", body), context)
+    assert status == 422
+    assert error["message"] == "the request body is not valid JSON: a number has over 4300 digits"
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("text/plain", json.dumps({"text": REVIEW})),
+        ("application/x-www-form-urlencoded", "text=good"),  # what `curl -d` sends
+        (
+            "multipart/form-data; boundary=x",
+            '--x\r\nContent-Disposition: form-data; name="text"\r\n\r\ngood\r\n--x--',
+        ),
+    ],
+)
+def test_unsupported_content_type_is_415(app, make_event, context, content_type, body):
+    event = make_event("POST", "/predict", body)
+    event["headers"]["Content-Type"] = content_type
     status, _, error = answer(app, event, context)
     assert status == 415
-    assert error["message"] == "unsupported Content-Type 'text/plain'; send application/json"
+    assert error["message"] == f"unsupported Content-Type {content_type!r}; send application/json"
+
+
+@pytest.mark.parametrize(
+    "content_type", ["APPLICATION/JSON", "Application/Json ; charset=UTF-8", "application/json;charset=utf-8"]
+)
+def test_json_media_type_ignores_case_and_parameters(app, make_event, context, content_type):
+    event = make_event("POST", "/predict", json.dumps({"text": REVIEW}))
+    event["headers"]["Content-Type"] = content_type
+    status, _, body = answer(app, event, context)
+    assert status == 200
+    assert len(body["predictions"]) == 1
+
+
+def test_largest_request_within_the_text_limits_fits(app, make_event, context):
+    settings = get_settings()
+    # ASCII-only JSON (json.dumps' default) spells a non-BMP character as two \uXXXX escapes: 12 bytes.
+    body = json.dumps({"texts": ["\U0001f600" * settings.max_text_chars] * settings.max_texts})
+    assert len(body) > 12 * settings.max_texts * settings.max_text_chars
+    status, _, answered = answer(app, make_event("POST", "/predict", body), context)
+    assert status == 200
+    assert len(answered["predictions"]) == settings.max_texts
 
 
 def test_body_over_the_size_limit_is_413(app, make_event, context):
-    body = json.dumps({"text": "x" * 2_000_000})
+    limit = get_settings().max_body_bytes
+    body = json.dumps({"text": "x" * limit})
     status, _, error = answer(app, make_event("POST", "/predict", body), context)
     assert status == 413
-    assert "the limit is 1048576 bytes" in error["message"]
+    assert f"the limit is {limit} bytes" in error["message"]
+
+
+def test_text_limits_past_lambdas_payload_limit_fail_at_init():
+    # 64 texts of 10,000 characters need 7.7 MB bodies: Lambda would refuse the event before the handler.
+    with pytest.raises(ValidationError, match="lower SENTIMENT_MAX_TEXTS or SENTIMENT_MAX_TEXT_CHARS"):
+        Settings(max_texts=64)
 
 
 def test_unknown_route_is_404(app, make_event, context):

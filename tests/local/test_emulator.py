@@ -10,7 +10,7 @@ import pytest
 import urllib3
 
 from client.__main__ import main as client_main
-from client.calls import LOCAL_FUNCTION, invoke_function, lambda_client
+from client.calls import LOCAL_FUNCTION, ClientError, invoke_function, lambda_client
 from local.emulator import HANDLER, EmulatorError, ensure_rie, handler_env, rie_arch, running_function
 
 http = urllib3.PoolManager(retries=False, timeout=60)
@@ -67,7 +67,8 @@ def test_boto3_invoke(function):
     answer = invoke_function(client, LOCAL_FUNCTION, {"text": "Lovely kettle", "all_scores": True})
     (prediction,) = answer["predictions"]
     assert set(prediction["scores"]) == {"NEGATIVE", "POSITIVE"}
-    assert invoke_function(client, LOCAL_FUNCTION, {"texts": []})["statusCode"] == 422
+    with pytest.raises(ClientError, match="answered 422"):
+        invoke_function(client, LOCAL_FUNCTION, {"texts": []})
 
 
 def test_client_cli_against_the_emulator(function, capsys):
@@ -97,7 +98,7 @@ def test_front_predict_over_http(front):
         ("GET", "/missing", None, 404),
         ("POST", "/predict", b"not json", 422),
         ("POST", "/predict", b"\xff\xfe binary", 422),
-        ("POST", "/predict", json.dumps({"text": "y" * 1_100_000}).encode(), 413),
+        ("POST", "/predict", json.dumps({"text": "y" * 4_000_000}).encode(), 413),
     ],
 )
 def test_front_status_codes(front, method, path, body, status):
@@ -105,6 +106,15 @@ def test_front_status_codes(front, method, path, body, status):
     assert response.status == status
     assert response.headers["Content-Type"].startswith("application/json")
     assert "Traceback" not in response.data.decode()
+
+
+def test_front_reads_chunked_bodies(front):
+    # API Gateway accepts Transfer-Encoding: chunked; the body arrives whole, with no Content-Length.
+    pieces = iter([b'{"texts": ["Lovely', b' kettle", "broke at once"]}'])
+    headers = {"Content-Type": "application/json"}
+    response = http.request("POST", f"{front}/predict", body=pieces, headers=headers, chunked=True)
+    assert response.status == 200, response.data
+    assert len(json.loads(response.data)["predictions"]) == 2
 
 
 def test_front_serves_swagger_ui(front):
