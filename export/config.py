@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,9 @@ from export.errors import ConfigError
 DEFAULT = "default"
 BUILD = Path("build")
 QUANTIZATION_SCHEMES = ("avx2", "arm64", "s8-reduce-range")
+# The type of each setting, by its annotation (a string under `from __future__ import annotations`).
+FIELD_TYPES: dict[str, type] = {"str": str, "int": int, "float": float, "Path": Path}
+JSON_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", Path: "a string (a path)"}
 
 
 def _opt(default: Any, help: str) -> Any:
@@ -106,6 +110,9 @@ class ExportConfig:
     parity_atol: float = _opt(1e-3, "largest |logit diff| allowed between fp32 ONNX and PyTorch")
 
     def __post_init__(self) -> None:
+        for f in fields(self):  # NaN passes every range check below (its comparisons are all false)
+            if f.type == "float" and not math.isfinite(getattr(self, f.name)):
+                raise ConfigError(f"{f.name} must be a finite number, got {getattr(self, f.name)}")
         positive = ("max_length", "max_windows", "epochs", "batch_size", "learning_rate", "parity_samples")
         for name in positive:
             if getattr(self, name) <= 0:
@@ -120,8 +127,10 @@ class ExportConfig:
         for name in non_negative:
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
-        if not 0 <= self.window_stride < self.max_length // 2:
-            raise ConfigError(f"window_stride must be in [0, max_length/2), got {self.window_stride}")
+        # Stride >= 1: handler/artifact.py (read_tokenizer) refuses a served tokenizer without one, and the
+        # build would otherwise fail only after training.
+        if not 1 <= self.window_stride < self.max_length // 2:
+            raise ConfigError(f"window_stride must be in [1, max_length/2), got {self.window_stride}")
         if not 0 < self.dev_fraction < 1:
             raise ConfigError(f"dev_fraction must be in (0, 1), got {self.dev_fraction}")
         if self.quantization not in QUANTIZATION_SCHEMES:
@@ -158,7 +167,7 @@ class ExportConfig:
         """Settings from a JSON object file, then `overrides` (the CLI options given explicitly).
 
         Raises:
-            ConfigError: unreadable file, not an object, or an unknown key.
+            ConfigError: unreadable file, not an object, an unknown key, or a value of the wrong type.
         """
         try:
             values = json.loads(Path(path).read_text())
@@ -170,14 +179,22 @@ class ExportConfig:
         unknown = sorted(set(values) - set(known))
         if unknown:
             raise ConfigError(f"unknown setting(s) in {path}: {', '.join(unknown)}")
-        typed = {k: Path(v) if known[k].type == "Path" else v for k, v in values.items()}
+        typed = {key: _typed(key, value, FIELD_TYPES[known[key].type], path) for key, value in values.items()}
         return replace(cls(), **(typed | overrides))
+
+
+def _typed(key: str, value: Any, kind: type, path: Path) -> Any:
+    """`value` from a JSON config as the field's `kind`, checked first: the range checks of __post_init__
+    would fail on a string with a TypeError. An integer is a fine float; a bool is no number."""
+    accepted = {float: (int, float), Path: (str,)}.get(kind, (kind,))
+    if isinstance(value, bool) or not isinstance(value, accepted):
+        raise ConfigError(f"setting {key!r} in {path} must be {JSON_TYPE_NAMES[kind]}, got {value!r}")
+    return kind(value)
 
 
 def field_specs() -> list[tuple[str, type, Any, str]]:
     """(name, type, default, help) of every setting, for building the CLI."""
-    types = {"str": str, "int": int, "float": float, "Path": Path}
     return [
-        (f.name, types[f.type], None if f.default is MISSING else f.default, f.metadata["help"])
+        (f.name, FIELD_TYPES[f.type], None if f.default is MISSING else f.default, f.metadata["help"])
         for f in fields(ExportConfig)
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,11 @@ DEFAULT_SOURCES = {
     "extra": (SHARED_DATA / "sst2" / "train.jsonl", "stanfordnlp/sst2:train", 0),
 }
 FILE_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
+# A source ending in a file extension is a file, even when missing or of an unsupported type: Hub names
+# (`amazon_polarity:test`, `stanfordnlp/sst2`) have none, and a typo should not become a Hub lookup.
+FILE_EXTENSION = re.compile(r"\.[A-Za-z][A-Za-z0-9]*$")
+# Strict UTF-8 (a byte order mark allowed): with plain "utf8" pyarrow turns invalid text into bytes silently.
+TEXT_ENCODING = "utf-8-sig"
 TEXT_COLUMNS = ("text", "sentence", "content", "review")
 
 log = logging.getLogger(__name__)
@@ -69,10 +75,11 @@ def load_examples(source: str, *, seed: int | None = None, limit: int = 0, text_
     The text comes from `text_column` when given, else from the first of TEXT_COLUMNS present.
 
     Raises:
-        DataError: missing or empty file, missing column, unknown label, unreadable file, Hub unreachable.
+        DataError: missing, empty, unsupported or unreadable file, missing column, unknown label, Hub
+            unreachable.
     """
     path = Path(source)
-    if path.suffix.lower() in FILE_SUFFIXES or path.exists():
+    if FILE_EXTENSION.search(source) or path.exists():
         examples = _from_columns(_read_file(path), str(path), text_column, sha256(path))
     else:
         examples = _from_columns(_read_hub(source, seed or 0, limit), source, text_column)
@@ -100,24 +107,32 @@ def split(examples: Examples, fraction: float, seed: int) -> tuple[list[int], li
 
 def _read_file(path: Path) -> dict[str, list]:
     """Columns of a data file. JSONL is parsed row by row: its rows may mix label types (1 and "POSITIVE")."""
+    suffix = path.suffix.lower()
     if not path.is_file():
         raise DataError(f"data file not found: {path}")
+    if suffix not in FILE_SUFFIXES:
+        raise DataError(
+            f"unsupported data file {path}: the name must end in one of {', '.join(FILE_SUFFIXES)}"
+        )
     if path.stat().st_size == 0:
         raise DataError(f"data file is empty: {path}")
-    if path.suffix.lower() in (".jsonl", ".json"):
-        return _read_jsonl(path)
     from pyarrow import csv, parquet
 
     try:
-        table = csv.read_csv(path) if path.suffix.lower() == ".csv" else parquet.read_table(path)
+        if suffix in (".jsonl", ".json"):
+            return _read_jsonl(path)
+        if suffix == ".csv":
+            return csv.read_csv(path, read_options=csv.ReadOptions(encoding=TEXT_ENCODING)).to_pydict()
+        return parquet.read_table(path).to_pydict()
+    except UnicodeDecodeError as exc:
+        raise DataError(f"cannot read {path}: it is not UTF-8 text ({exc.reason})") from exc
     except (pa.ArrowInvalid, OSError) as exc:
         raise DataError(f"cannot read {path}: {str(exc).splitlines()[0]}") from exc
-    return table.to_pydict()
 
 
 def _read_jsonl(path: Path) -> dict[str, list]:
     columns: dict[str, list] = {}
-    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    lines = [line for line in path.read_text(encoding=TEXT_ENCODING).splitlines() if line.strip()]
     for number, line in enumerate(lines, start=1):
         try:
             row = json.loads(line)

