@@ -116,3 +116,22 @@ def checkpoint(tiny_build: TinyBuild) -> Path:
 def make_tiny_config():
     """`tiny_config(root, base, **overrides)`: settings for another tiny build (e.g. in tests/export)."""
     return tiny_config
+
+
+@pytest.fixture
+def make_dry_run() -> Any:
+    """`make -n TARGET VAR=VALUE...` in the repository, returning the CompletedProcess.
+
+    Run from a clean make environment: under `make test` the parent make's MAKEFLAGS would leak in, and
+    MODEL_DIR may be set in this process by the handler fixtures (the Makefile reads it from the environment).
+    """
+    import os
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MODEL_DIR")}
+    root = Path(__file__).resolve().parents[1]
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["make", "-n", *args], cwd=root, env=env, capture_output=True, text=True)
+
+    return run

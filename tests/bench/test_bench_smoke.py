@@ -7,7 +7,6 @@ repetition counts; the numbers are checked for shape and consistency, never for 
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -139,9 +138,7 @@ def test_missing_input_set_is_one_line_error(tmp_path: Path, capsys: pytest.Capt
     assert capsys.readouterr().err.startswith(expected)
 
 
-def test_make_bench_passes_model_dir(tmp_path: Path) -> None:
-    done = subprocess.run(
-        ["make", "-n", "bench", f"MODEL_DIR={tmp_path}"], cwd=REPO_ROOT, capture_output=True, text=True
-    )
+def test_make_bench_passes_model_dir(tmp_path: Path, make_dry_run) -> None:
+    done = make_dry_run("bench", f"MODEL_DIR={tmp_path}")
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1].endswith(f"-m bench --model-dir {tmp_path}")

@@ -103,14 +103,12 @@ def test_deploy_summary_says_how_to_call_each_auth_mode() -> None:
     assert "make invoke STACK=Other" in signed
 
 
-def test_make_deploy_refuses_a_model_dir_the_image_would_not_ship(tmp_path: Path) -> None:
+def test_make_deploy_refuses_a_model_dir_the_image_would_not_ship(tmp_path: Path, make_dry_run) -> None:
     """The Dockerfile copies build/model: another MODEL_DIR is refused before any model is built."""
-    done = subprocess.run(
-        ["make", "-n", "deploy", f"MODEL_DIR={tmp_path}"], cwd=REPO_ROOT, capture_output=True, text=True
-    )
+    done = make_dry_run("deploy", f"MODEL_DIR={tmp_path}")
     assert done.returncode == 2
     assert f"make deploy ships build/model (the Dockerfile copies it); MODEL_DIR={tmp_path}" in done.stderr
     assert "export build" not in done.stdout
-    default = subprocess.run(["make", "-n", "deploy"], cwd=REPO_ROOT, capture_output=True, text=True)
+    default = make_dry_run("deploy")
     assert default.returncode == 0
     assert default.stdout.splitlines()[-1].endswith("-m infra deploy")
