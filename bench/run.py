@@ -21,6 +21,7 @@ from bench.headline import headline
 from bench.inputs import Inputs, pick_inputs
 from bench.meta import describe
 from bench.timing import measure
+from export.artifacts import checkpoint_entries
 from handler.errors import ArtifactError
 from handler.inference import Classifier
 
@@ -32,13 +33,30 @@ INPUT_SET = "amazon-reviews"  # the only dev set with reviews longer than the mo
 
 
 def _served(config: BenchConfig) -> Classifier:
+    """The artifact, after checking the PyTorch checkpoint and the fp32 export beside it are its own.
+
+    A build the accuracy gate refused leaves its checkpoint and fp32 export in place and the previous
+    artifact untouched: comparing them would pit two different models against each other.
+    """
     for path in (config.model_dir, config.checkpoint_dir, config.fp32_dir):
         if not path.is_dir():
             raise BenchError(f"{path} not found: build the model first (`make model`)")
     try:
-        return Classifier.from_dir(config.model_dir)
+        served = Classifier.from_dir(config.model_dir)
     except ArtifactError as err:
         raise BenchError(str(err)) from err
+    fp32_manifest = json.loads((config.fp32_dir / "manifest.json").read_text(encoding="utf-8"))
+    origins = {
+        config.checkpoint_dir: checkpoint_entries(config.checkpoint_dir),
+        config.fp32_dir: fp32_manifest.get("checkpoint"),
+    }
+    for path, origin in origins.items():
+        if origin != served.manifest.get("checkpoint"):
+            raise BenchError(
+                f"{path} does not come from the checkpoint {config.model_dir} was exported from (a later "
+                "build refused by the gate, or an artifact older than that check): run `make model`"
+            )
+    return served
 
 
 def _input_reviews(data_dir: Path) -> list[str]:

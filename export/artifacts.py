@@ -80,6 +80,13 @@ def file_entries(directory: Path, names: tuple[str, ...]) -> dict[str, dict[str,
     }
 
 
+def checkpoint_entries(checkpoint_dir: Path) -> dict[str, dict[str, Any]]:
+    """sha256 and size of the checkpoint's weights (every *.safetensors file): the manifest records them so
+    that tools reading the checkpoint beside an artifact (the bench's PyTorch peer) can tell it is the one
+    the artifact came from, and not one a later, refused build left in its place."""
+    return file_entries(checkpoint_dir, tuple(sorted(p.name for p in checkpoint_dir.glob("*.safetensors"))))
+
+
 def versions() -> dict[str, str]:
     """Library versions that shaped the artifact."""
     found = {"python": platform.python_version()}

@@ -94,6 +94,7 @@ def build(cfg: ExportConfig) -> dict[str, Any]:
         if cfg.base_model != "default"
         else "sentence-transformers/all-MiniLM-L6-v2",
         "fine_tuned": trained,
+        "checkpoint": artifacts.checkpoint_entries(cfg.checkpoint_dir),
         "task": "text-classification",
         "labels": checkpoint_labels(cfg.checkpoint_dir),
         "max_length": cfg.max_length,
@@ -134,7 +135,9 @@ def build(cfg: ExportConfig) -> dict[str, Any]:
         if drop > cfg.max_accuracy_drop:
             raise GateError(
                 f"int8 accuracy {int8['accuracy']:.4f} is {drop:.2f} points below fp32 "
-                f"{fp32['accuracy']:.4f} (allowed: {cfg.max_accuracy_drop}); {cfg.output} left unchanged"
+                f"{fp32['accuracy']:.4f} (allowed: {cfg.max_accuracy_drop}); {cfg.output} left unchanged, "
+                f"the refused model kept in {cfg.checkpoint_dir} and {cfg.fp32_dir} (to re-export with "
+                "another --quantization)"
             )
         parity = {"fp32_vs_torch": fp32_parity.as_dict(), "int8_vs_torch": int8_parity.as_dict()}
         manifest["metrics"] = {"fp32": fp32, "int8": int8, "parity": parity, "quantization_drop_points": drop}

@@ -7,6 +7,7 @@ repetition counts; the numbers are checked for shape and consistency, never for 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -142,3 +143,30 @@ def test_make_bench_passes_model_dir(tmp_path: Path, make_dry_run) -> None:
     done = make_dry_run("bench", f"MODEL_DIR={tmp_path}")
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1].endswith(f"-m bench --model-dir {tmp_path}")
+
+
+@pytest.mark.parametrize("changed", ["checkpoint", "fp32"])
+def test_a_checkpoint_or_fp32_export_of_another_build_is_refused(
+    tiny_build, dev_data: Path, tmp_path: Path, capsys, changed: str
+) -> None:
+    """What a build refused by the gate leaves: its checkpoint and fp32 export beside the older artifact."""
+    model, checkpoint, fp32 = (
+        shutil.copytree(source, tmp_path / name)
+        for name, source in (
+            ("model", tiny_build.artifact),
+            ("checkpoint", tiny_build.config.checkpoint_dir),
+            ("fp32", tiny_build.config.fp32_dir),
+        )
+    )
+    if changed == "checkpoint":
+        (checkpoint / "model.safetensors").write_bytes(b"the weights of another build")
+    else:
+        manifest = json.loads((fp32 / "manifest.json").read_text())
+        manifest["checkpoint"]["model.safetensors"]["sha256"] = "0" * 64
+        (fp32 / "manifest.json").write_text(json.dumps(manifest))
+    args = ["--model-dir", str(model), "--checkpoint-dir", str(checkpoint), "--fp32-dir", str(fp32)]
+    with pytest.raises(SystemExit) as exit_:
+        main([*args, "--data-dir", str(dev_data), "--out-dir", str(tmp_path / "out"), "--quick"])
+    assert exit_.value.code == 2
+    expected = f"error: {tmp_path / changed} does not come from the checkpoint {model} was exported from"
+    assert capsys.readouterr().err.startswith(expected)

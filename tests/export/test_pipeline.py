@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from unittest.mock import ANY
 
 import numpy as np
 import onnx
@@ -38,6 +39,13 @@ def test_manifest_lists_every_shipped_file_with_its_sha256_and_size(tiny_artifac
     for name, entry in manifest["files"].items():
         assert entry["sha256"] == sha256(tiny_artifact / name)
         assert entry["bytes"] == (tiny_artifact / name).stat().st_size
+
+
+def test_manifest_ties_the_artifact_to_its_checkpoint(tiny_build):
+    checkpoint = tiny_build.config.checkpoint_dir
+    fp32_manifest = json.loads((tiny_build.config.fp32_dir / "manifest.json").read_text())
+    weights = {"model.safetensors": {"sha256": sha256(checkpoint / "model.safetensors"), "bytes": ANY}}
+    assert tiny_build.manifest["checkpoint"] == fp32_manifest["checkpoint"] == weights
 
 
 def test_manifest_records_provenance(tiny_build):
