@@ -22,6 +22,9 @@ from bench.inputs import Inputs, pick_inputs
 from bench.meta import describe
 from bench.timing import measure
 from export.artifacts import checkpoint_entries
+from export.data import load_examples
+from export.errors import DataError
+from handler.artifact import read_manifest
 from handler.errors import ArtifactError
 from handler.inference import Classifier
 
@@ -42,36 +45,35 @@ def _served(config: BenchConfig) -> Classifier:
         if not path.is_dir():
             raise BenchError(f"{path} not found: build the model first (`make model`)")
     try:
-        served = Classifier.from_dir(config.model_dir)
+        origin = read_manifest(config.model_dir).get("checkpoint")
+        descendants = {
+            config.checkpoint_dir: checkpoint_entries(config.checkpoint_dir),
+            config.fp32_dir: read_manifest(config.fp32_dir).get("checkpoint"),
+        }
+        for path, checkpoint in descendants.items():
+            if checkpoint != origin:
+                raise BenchError(
+                    f"{path} does not come from the checkpoint {config.model_dir} was exported from (a later "
+                    "build refused by the gate, or an artifact older than that check): run `make model`"
+                )
+        return Classifier.from_dir(config.model_dir)
     except ArtifactError as err:
         raise BenchError(str(err)) from err
-    fp32_manifest = json.loads((config.fp32_dir / "manifest.json").read_text(encoding="utf-8"))
-    origins = {
-        config.checkpoint_dir: checkpoint_entries(config.checkpoint_dir),
-        config.fp32_dir: fp32_manifest.get("checkpoint"),
-    }
-    for path, origin in origins.items():
-        if origin != served.manifest.get("checkpoint"):
-            raise BenchError(
-                f"{path} does not come from the checkpoint {config.model_dir} was exported from (a later "
-                "build refused by the gate, or an artifact older than that check): run `make model`"
-            )
-    return served
 
 
 def _input_reviews(data_dir: Path) -> list[str]:
     """The reviews the latency inputs come from; checked before any model loads.
 
     Raises:
-        BenchError: no dev set at all, or no amazon-reviews set (the others only feed the accuracy table).
+        BenchError: no amazon-reviews dev set (the other sets only feed the accuracy table), or unreadable.
     """
-    sets = accuracy.dev_sets(data_dir, 0)
-    if INPUT_SET not in sets:
-        raise BenchError(
-            f"{data_dir / INPUT_SET / 'dev.jsonl'} not found: the latency inputs are picked from it "
-            f"(found only {', '.join(sets)}, which are scored for accuracy)"
-        )
-    return sets[INPUT_SET].texts
+    path = data_dir / INPUT_SET / "dev.jsonl"
+    if not path.is_file():
+        raise BenchError(f"{path} not found: the latency inputs are picked from it")
+    try:
+        return load_examples(str(path)).texts
+    except DataError as err:
+        raise BenchError(str(err)) from err
 
 
 def _check_unchanged(model_dir: Path, served: Classifier) -> None:

@@ -83,7 +83,7 @@ def check_base_model(cfg: ExportConfig, base_model: str) -> None:
 
 def sentiment_label_order(base_model: str) -> dict[int, str] | None:
     """The base's id2label upper-cased when it already is a NEGATIVE/POSITIVE classifier, else None."""
-    id2label = getattr(load_base(AutoConfig, base_model), "id2label", None) or {}
+    id2label = getattr(AutoConfig.from_pretrained(base_model), "id2label", None) or {}
     names = {int(i): str(name).upper() for i, name in id2label.items()}
     return names if sorted(names.values()) == sorted(LABELS) else None
 
@@ -99,8 +99,7 @@ EMBEDDINGS = re.compile(r"(^|\.)embeddings\.")
 
 def training_config(cfg: ExportConfig, base_model: str) -> PretrainedConfig:
     """The base's config with our label names, and the dropouts `cfg` asks for (those not -1)."""
-    config = load_base(
-        AutoConfig,
+    config = AutoConfig.from_pretrained(
         base_model,
         num_labels=len(LABELS),
         id2label=dict(enumerate(LABELS)),
@@ -146,7 +145,7 @@ def prepare_checkpoint(
     is fine-tuned on `train`, keeping the epoch that scores best on `dev`. Returns whether training happened.
     """
     set_seed(cfg.seed)
-    tokenizer = load_base(AutoTokenizer, base_model)
+    tokenizer = AutoTokenizer.from_pretrained(base_model)
     existing = sentiment_label_order(base_model)
     if existing is not None:
         log.info("%s already is a sentiment classifier: exported as it is, without training", base_model)

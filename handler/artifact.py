@@ -19,16 +19,9 @@ from handler.errors import ArtifactError
 ARTIFACT_FILES = ("model.onnx", "tokenizer.json", "config.json", "manifest.json")
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ArtifactError(f"cannot read {path}: {exc}") from exc
-
-
 @contextmanager
 def loading(path: Path) -> Iterator[None]:
-    """Turn a library's failure to load `path` into an ArtifactError naming the file, on one line.
+    """Turn a failure to read or load `path` into an ArtifactError naming the file, on one line.
 
     tokenizers and onnxruntime raise bare Exception subclasses for a corrupt file (one the size check cannot
     catch), which would otherwise surface as a raw traceback instead of the artifact contract's error.
@@ -38,6 +31,11 @@ def loading(path: Path) -> Iterator[None]:
     except Exception as exc:
         reason = " ".join(str(exc).split())
         raise ArtifactError(f"cannot load {path}: {reason}") from exc
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    with loading(path):
+        return json.loads(path.read_text(encoding="utf-8"))
 
 
 def read_manifest(root: Path) -> dict[str, Any]:

@@ -129,9 +129,8 @@ def _check_docker() -> str | None:
     except subprocess.TimeoutExpired:
         return f"`{docker} info` did not answer in {DOCKER_INFO_TIMEOUT_S} s: is the Docker daemon running?"
     if done.returncode != 0:
-        return (
-            f"`{docker} info` failed (exit {done.returncode}): start the Docker daemon, then run it to check"
-        )
+        said = (done.stderr.decode(errors="replace").strip().splitlines() or ["no message"])[-1]
+        return f"`{docker} info` failed (exit {done.returncode}: {said}): is the Docker daemon running?"
     return None
 
 

@@ -61,7 +61,8 @@ def fake_docker(directory: Path, monkeypatch: pytest.MonkeyPatch, exit_code: int
     """Put a `docker` on PATH whose `docker info` exits with `exit_code` (0: the daemon answers)."""
     directory.mkdir()
     script = directory / "docker"
-    script.write_text(f"#!/bin/sh\nexit {exit_code}\n")
+    said = "echo 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock' >&2" * bool(exit_code)
+    script.write_text(f"#!/bin/sh\n{said}\nexit {exit_code}\n")
     script.chmod(0o755)
     monkeypatch.delenv("CDK_DOCKER", raising=False)
     monkeypatch.setenv("PATH", f"{directory}:{os.environ['PATH']}")
@@ -141,4 +142,7 @@ def test_docker_daemon_not_running_is_reported(
     fake_docker(tmp_path / "bin", monkeypatch, exit_code=1)
     with pytest.raises(PreflightError) as caught:
         check_deploy(model_dir, StubbedSession().identity().toolkit("UPDATE_COMPLETE"))
-    assert str(caught.value) == "`docker info` failed (exit 1): start the Docker daemon, then run it to check"
+    assert str(caught.value) == (
+        "`docker info` failed (exit 1: Cannot connect to the Docker daemon at unix:///var/run/docker.sock): "
+        "is the Docker daemon running?"
+    )
