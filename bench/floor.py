@@ -1,8 +1,9 @@
-"""(b) The floor: the served tokenizer + one onnxruntime run per window, in process, nothing else.
+"""(b) The floor: the served tokenizer and ONNX sessions, in process, nothing else.
 
-No HTTP envelope, emulator, validation, window averaging or logging: whatever (a) adds on top of this
-is overhead. It uses the very tokenizer, windows and session the handler's loader builds (same thread
-settings, each window run alone and unpadded as the handler runs it), so only the serving layers differ.
+No HTTP envelope, emulator, validation or logging: whatever (a) adds on top of this is overhead. It uses
+the very tokenizer, windows and sessions the handler's loader builds (same thread settings, each window run
+alone and unpadded as the handler runs it, the n-gram model too when the artifact has one), so only the
+serving layers differ.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ class Floor:
     def __init__(self, served: Classifier) -> None:
         self.served = served
 
-    def logits(self, texts: list[str]) -> np.ndarray:
-        """Logits of every window the handler scores (at most `max_windows` per text), one run each."""
-        return self.served.logits(self.served.encode(texts))
+    def probabilities(self, texts: list[str]) -> np.ndarray:
+        """Every text's probabilities: its windows (at most `max_windows`) run one by one, averaged, and
+        blended with the n-gram model's when there is one."""
+        return self.served.probabilities(self.served.encode(texts))

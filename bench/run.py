@@ -92,7 +92,7 @@ def _latency(config: BenchConfig, served: Classifier, inputs: Inputs, log: IO[st
     measured = {"latency": {"floor": {}}, "latency_one_cpu": {}, "memory": {}}
     for shape, texts in shapes.items():
         measured["latency"]["floor"][shape] = measure(
-            partial(floor.logits, texts), len(texts), config.warmup, repeat[shape]
+            partial(floor.probabilities, texts), len(texts), config.warmup, repeat[shape]
         )
     priced = {shape: shapes[shape] for shape in PRICED_SHAPES}
     for function in (emulated.ours(config.model_dir), emulated.peer(config.checkpoint_dir)):

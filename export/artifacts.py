@@ -26,6 +26,7 @@ VERSIONED = (
     "onnxruntime",
     "tokenizers",
     "datasets",
+    "scikit-learn",
 )
 
 

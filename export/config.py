@@ -92,6 +92,12 @@ class ExportConfig:
         "average the weights over this last fraction of the training steps (sampled every 10 steps) and keep "
         "the mean if it scores at least as well on dev as the best epoch (0 = off)",
     )
+    ngram_weight: float = _opt(
+        -1.0,
+        "blend weight of the n-gram model (TF-IDF of the whole text's unigrams and bigrams, logistic "
+        "regression) with the transformer's windows: -1 = the weight of lowest dev log loss, 0 = no n-gram "
+        "model, or a fixed weight in (0, 1]",
+    )
     batch_size: int = _opt(32, "training batch size")
     learning_rate: float = _opt(1e-4, "peak learning rate of the head (linear decay); see --layer-lr-decay")
     layer_lr_decay: float = _opt(
@@ -144,6 +150,8 @@ class ExportConfig:
             raise ConfigError(f"layer_lr_decay must be in (0, 1], got {self.layer_lr_decay}")
         if not 0 <= self.average_weights <= 1:
             raise ConfigError(f"average_weights must be in [0, 1], got {self.average_weights}")
+        if not (self.ngram_weight == -1 or 0 <= self.ngram_weight <= 1):
+            raise ConfigError(f"ngram_weight must be -1 or in [0, 1], got {self.ngram_weight}")
         if not 0 <= self.label_smoothing < 0.5:
             raise ConfigError(f"label_smoothing must be in [0, 0.5), got {self.label_smoothing}")
         if self.max_accuracy_drop < 0 or self.parity_atol <= 0:

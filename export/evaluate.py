@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,26 +16,44 @@ from handler.inference import Classifier
 BATCH = 32
 
 
-def evaluate(model_dir: Path, examples: Examples, desc: str = "evaluate") -> dict[str, Any]:
-    """Score every text through `handler.inference` (windows included) and compare with the gold labels.
+@dataclass(frozen=True)
+class Scored:
+    """Every text's class probabilities as the serving code computed them, and what it read of each."""
+
+    probabilities: np.ndarray  # [texts, labels], in the artifact's label order
+    labels: tuple[str, ...]
+    windows: np.ndarray  # windows scored per text
+    truncated: int  # texts with windows beyond max_windows left unread
+
+
+def score(classifier: Classifier, examples: Examples, desc: str = "evaluate") -> Scored:
+    """Score every text through `handler.inference` (windows, and n-grams if the artifact has them).
 
     The serving code scores each window on its own, so every number here is what an API caller gets for
     that text, whatever else shares its request; batches only pace the progress bar.
     """
-    classifier = Classifier.from_dir(model_dir)
-    answers = [
-        answer
-        for start in tqdm(range(0, len(examples), BATCH), desc=desc, unit="batch")
-        for answer in classifier.classify(examples.texts[start : start + BATCH])
-    ]
-    predicted = np.asarray([LABELS.index(answer.label) for answer in answers], dtype=int)
-    windows = np.asarray([answer.windows for answer in answers], dtype=int)
-    truncated = sum(answer.truncated for answer in answers)
+    probabilities, windows, truncated = [], [], 0
+    for start in tqdm(range(0, len(examples), BATCH), desc=desc, unit="batch"):
+        encoded = classifier.encode(examples.texts[start : start + BATCH])
+        probabilities.append(classifier.probabilities(encoded))
+        windows.append(encoded.counts)
+        truncated += int(encoded.truncated.sum())
+    return Scored(np.concatenate(probabilities), classifier.labels, np.concatenate(windows), truncated)
+
+
+def metrics(scored: Scored, examples: Examples) -> dict[str, Any]:
+    """The scores of `scores` plus what the windows read, for texts scored in `examples`' order."""
+    predicted = np.asarray([LABELS.index(scored.labels[k]) for k in scored.probabilities.argmax(axis=1)])
     return {
         **scores(np.asarray(examples.labels), predicted),
-        "windows_mean": float(windows.mean()),
-        "truncated": truncated,
+        "windows_mean": float(scored.windows.mean()),
+        "truncated": scored.truncated,
     }
+
+
+def evaluate(model_dir: Path, examples: Examples, desc: str = "evaluate") -> dict[str, Any]:
+    """Accuracy, F1, confusion matrix and windows of the artifact in `model_dir` on `examples`."""
+    return metrics(score(Classifier.from_dir(model_dir), examples, desc), examples)
 
 
 def scores(gold: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:

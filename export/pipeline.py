@@ -5,21 +5,36 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from export import artifacts, onnx_export, quantize
+import numpy as np
+import onnxruntime as ort
+
+from export import artifacts, ngrams, onnx_export, quantize
 from export.config import ExportConfig
-from export.data import Examples, load_examples, resolve_source, shuffled, split
+from export.data import LABELS, Examples, load_examples, resolve_source, shuffled, split
 from export.errors import DataError, GateError
-from export.evaluate import evaluate
+from export.evaluate import Scored, evaluate, metrics, score
 from export.train import check_base_model, prepare_checkpoint, resolve_base_model
+from handler.inference import Classifier, NgramModel, blend
 
 log = logging.getLogger(__name__)
 SHIPPED = ("model.onnx", "tokenizer.json", "config.json")
+NGRAMS_FILE = "ngrams.onnx"
 
 
-def load_data(cfg: ExportConfig) -> tuple[Examples, Examples, dict[str, Any]]:
+class Data(NamedTuple):
+    """What a build learns from and is judged on."""
+
+    train: Examples  # the train source, its titles and the extra source, shuffled together
+    dev: Examples
+    provenance: dict[str, Any]
+    reviews: Examples  # the train source's own texts: what the n-gram model is fitted on
+
+
+def load_data(cfg: ExportConfig) -> Data:
     """Train and dev examples (train shuffled with the seed, capped, mixed with the extra source if any), and
     their provenance for the manifest."""
     train_source, train_cap = resolve_source(cfg.train_data, "train")
@@ -42,9 +57,10 @@ def load_data(cfg: ExportConfig) -> tuple[Examples, Examples, dict[str, Any]]:
         extra_source, _ = resolve_source(cfg.extra_train_data, "extra")
         extras.append(load_examples(extra_source, seed=cfg.seed, limit=cfg.extra_train_samples))
         provenance["extra_train"] = extras[-1].provenance()
+    reviews = train
     for extra in extras:
         train = Examples(train.texts + extra.texts, train.labels + extra.labels, train.source, train.sha256)
-    return (train.take(shuffled(len(train), cfg.seed)) if extras else train), dev, provenance
+    return Data(train.take(shuffled(len(train), cfg.seed)) if extras else train, dev, provenance, reviews)
 
 
 def load_titles(cfg: ExportConfig, source: str, options: dict[str, Any]) -> Examples | None:
@@ -73,6 +89,45 @@ def checkpoint_labels(checkpoint: Path) -> list[str]:
     return [id2label[key] for key in sorted(id2label, key=int)]
 
 
+def add_ngrams(
+    cfg: ExportConfig, fit: ngrams.NgramFit, directory: Path, alone: Scored, dev: Examples
+) -> tuple[dict[str, Any] | None, Scored]:
+    """Write ngrams.onnx into `directory` (checked against scikit-learn), pick its blend weight on dev, and
+    return the manifest entry (None when the weight is 0: the file is removed, nothing blends) and the dev
+    answers blended as the handler will blend them."""
+    path = ngrams.write_onnx(fit, len(LABELS), directory / NGRAMS_FILE)
+    served = NgramModel(fit.tokenizer, ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]), 0)
+    parity = ngrams.check_parity(fit, served, dev.texts)
+    logits = served.logits(served.feeds(dev.texts))
+    gold = np.asarray(dev.labels)
+    if cfg.ngram_weight == -1:
+        weight, loss = ngrams.choose_weight(alone.probabilities, logits, gold)
+    else:
+        weight, loss = cfg.ngram_weight, None
+    ngram_accuracy = float((logits.argmax(axis=1) == gold).mean())
+    log.info(
+        "n-gram model: %d features, dev accuracy alone %.4f, blend weight %.2f%s (parity with scikit-learn: "
+        "max |p diff| %.1e)",
+        len(fit.vectorizer.vocabulary_),
+        ngram_accuracy,
+        weight,
+        " (chosen on dev log loss)" if loss is not None else "",
+        parity["max_abs_diff"],
+    )
+    if weight == 0:
+        path.unlink()
+        return None, alone
+    entry = {
+        "file": NGRAMS_FILE,
+        "weight": weight,
+        "weight_chosen_on_dev": loss is not None,
+        **fit.describe(),
+        "dev_accuracy_alone": ngram_accuracy,
+        "parity_vs_sklearn": parity,
+    }
+    return entry, replace(alone, probabilities=blend(alone.probabilities, logits, weight))
+
+
 def build(cfg: ExportConfig) -> dict[str, Any]:
     """Run every stage; return the manifest of the published artifact.
 
@@ -81,7 +136,7 @@ def build(cfg: ExportConfig) -> dict[str, Any]:
     """
     base_model = resolve_base_model(cfg.base_model)
     check_base_model(cfg, base_model)
-    train, dev, provenance = load_data(cfg)
+    train, dev, provenance, reviews = load_data(cfg)
     log.info(
         "data: %d train rows from %s, %d dev rows from %s", len(train), train.source, len(dev), dev.source
     )
@@ -118,7 +173,18 @@ def build(cfg: ExportConfig) -> dict[str, Any]:
         log.info("fp32 ONNX parity with PyTorch: %s", fp32_parity)
         write_artifact_files(cfg, fp32_dir, model)
         artifacts.write_manifest(fp32_dir, {**manifest, "quantization": None}, SHIPPED)
-        fp32 = evaluate(fp32_dir, dev, desc="dev accuracy fp32")
+        alone = score(Classifier.from_dir(fp32_dir), dev, desc="dev accuracy fp32")
+        fp32 = metrics(alone, dev)
+        manifest["ngrams"] = None
+        wanted = trained and cfg.ngram_weight != 0
+        fit = ngrams.fit(fp32_dir / "tokenizer.json", reviews, len(LABELS), cfg.seed) if wanted else None
+        if fit is not None:
+            manifest["ngrams"], blended = add_ngrams(cfg, fit, fp32_dir, alone, dev)
+            if manifest["ngrams"] is not None:
+                manifest["ngrams"]["fp32_without_ngrams"] = fp32
+                fp32 = metrics(blended, dev)
+        shipped = SHIPPED + ((NGRAMS_FILE,) if manifest["ngrams"] else ())
+        artifacts.write_manifest(fp32_dir, {**manifest, "quantization": None}, shipped)
 
     with artifacts.staged(cfg.output) as staging:
         int8_model = quantize.quantize(cfg.fp32_dir / "model.onnx", staging / "model.onnx", cfg.quantization)
@@ -126,7 +192,9 @@ def build(cfg: ExportConfig) -> dict[str, Any]:
             reference, onnx_export.onnx_logits(int8_model, cfg.checkpoint_dir, probe, cfg.max_length), None
         )
         write_artifact_files(cfg, staging, int8_model)
-        artifacts.write_manifest(staging, manifest, SHIPPED)  # provisional, so the serving code can load it
+        if manifest["ngrams"]:
+            shutil.copyfile(cfg.fp32_dir / NGRAMS_FILE, staging / NGRAMS_FILE)
+        artifacts.write_manifest(staging, manifest, shipped)  # provisional, so the serving code can load it
         int8 = evaluate(staging, dev, desc="dev accuracy int8")
         drop = 100 * (fp32["accuracy"] - int8["accuracy"])
         log.info(
@@ -141,6 +209,6 @@ def build(cfg: ExportConfig) -> dict[str, Any]:
             )
         parity = {"fp32_vs_torch": fp32_parity.as_dict(), "int8_vs_torch": int8_parity.as_dict()}
         manifest["metrics"] = {"fp32": fp32, "int8": int8, "parity": parity, "quantization_drop_points": drop}
-        manifest = artifacts.write_manifest(staging, manifest, SHIPPED)
+        manifest = artifacts.write_manifest(staging, manifest, shipped)
     log.info("artifact written to %s: %s", cfg.output, json.dumps(manifest["metrics"]["int8"]["accuracy"]))
     return manifest

@@ -6,6 +6,7 @@ answers (labels swapped, long texts silently truncated).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -57,10 +58,25 @@ def read_manifest(root: Path) -> dict[str, Any]:
             f"{root / 'manifest.json'}: max_windows must be a positive integer, got {windows!r}"
         )
     for name, entry in manifest["files"].items():
-        size = (root / name).stat().st_size if (root / name).is_file() else None
+        if not (root / name).is_file():
+            raise ArtifactError(f"{root / name} is missing; manifest.json lists it")
+        size = (root / name).stat().st_size
         if size != entry.get("bytes"):
             raise ArtifactError(f"{root / name} is {size} bytes; manifest.json says {entry.get('bytes')}")
     return manifest
+
+
+def model_id(manifest: dict[str, Any]) -> str:
+    """`name@sha12`: tells a caller exactly which weights answered.
+
+    The sha256 of model.onnx; with an n-gram model, the sha256 of both files' sha256s and the blend weight,
+    so that a change to any of the three changes the id.
+    """
+    digest = manifest["files"]["model.onnx"]["sha256"]
+    if ngrams := manifest.get("ngrams"):
+        ngram_sha = manifest["files"][ngrams["file"]]["sha256"]
+        digest = hashlib.sha256(f"{digest} {ngram_sha} {ngrams['weight']!r}".encode()).hexdigest()
+    return f"{manifest['name']}@{digest[:12]}"
 
 
 def read_labels(root: Path, manifest: dict[str, Any]) -> tuple[str, ...]:
@@ -75,6 +91,25 @@ def read_labels(root: Path, manifest: dict[str, Any]) -> tuple[str, ...]:
         wanted = manifest.get("labels")
         raise ArtifactError(f"config.json id2label {labels} does not match manifest labels {wanted}")
     return labels
+
+
+def read_ngrams(root: Path, manifest: dict[str, Any]) -> tuple[Path, float] | None:
+    """The n-gram model's file and blend weight (manifest key "ngrams"), or None: it is optional.
+
+    Raises:
+        ArtifactError: the entry names a file the manifest does not list (so its size went unchecked), or a
+            weight outside (0, 1].
+    """
+    entry = manifest.get("ngrams")
+    if entry is None:
+        return None
+    where = root / "manifest.json"
+    name, weight = (entry.get("file"), entry.get("weight")) if isinstance(entry, dict) else (None, None)
+    if not isinstance(name, str) or name not in manifest["files"]:
+        raise ArtifactError(f"{where}: ngrams.file must name a file listed under files, got {name!r}")
+    if type(weight) is not float or not 0 < weight <= 1:
+        raise ArtifactError(f"{where}: ngrams.weight must be a number in (0, 1], got {weight!r}")
+    return root / name, weight
 
 
 def read_tokenizer(root: Path) -> Tokenizer:

@@ -7,6 +7,10 @@ length and overlap come from tokenizer.json, never from this file.
 Each window is scored in its own ONNX run, unpadded: dynamic int8 quantization picks one activation scale
 per tensor, so in a padded batch a text's answer would depend on the rest of the request (measured, and
 what it costs: handler/README.md, "Same text, same answer").
+
+An artifact may add an n-gram model (`ngrams.onnx`, written by export/ngrams.py): a linear model over the
+unigrams and bigrams of the whole text's token ids, blended with the windows' probabilities by a weight the
+manifest records (`blend`).
 """
 
 from __future__ import annotations
@@ -24,9 +28,17 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Encoding, Tokenizer
 
-from handler.artifact import ARTIFACT_FILES, loading, read_labels, read_manifest, read_tokenizer
+from handler.artifact import (
+    ARTIFACT_FILES,
+    loading,
+    model_id,
+    read_labels,
+    read_manifest,
+    read_ngrams,
+    read_tokenizer,
+)
 
-__all__ = ["ARTIFACT_FILES", "Classifier", "Prediction", "Windows", "available_cpus"]
+__all__ = ["ARTIFACT_FILES", "Classifier", "NgramModel", "Prediction", "Windows", "available_cpus", "blend"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +60,7 @@ class Windows:
     owner: np.ndarray  # index of the text each window belongs to
     counts: np.ndarray  # windows used per text
     truncated: np.ndarray  # True where windows beyond max_windows were dropped
+    ngram_feeds: list[dict[str, np.ndarray]]  # one per text (the whole text) when the artifact has n-grams
 
 
 def available_cpus() -> int:
@@ -68,24 +81,81 @@ def _session(path: Path, threads: int) -> ort.InferenceSession:
 _ENCODING_FIELDS = {"input_ids": "ids", "attention_mask": "attention_mask", "token_type_ids": "type_ids"}
 
 
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax in float64."""
+    logits = logits.astype(np.float64)
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
 def average_by_text(logits: np.ndarray, owner: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """[windows, labels] logits -> [texts, labels] probabilities: each text's windows' softmax, averaged.
 
     The one rule that scores a long text; fine-tuning picks its epoch with it too, so that the epoch kept is
     the one that serves best.
     """
-    logits = logits.astype(np.float64)
-    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
     sums = np.zeros((len(counts), logits.shape[1]), dtype=np.float64)
-    np.add.at(sums, owner, shifted / shifted.sum(axis=1, keepdims=True))
+    np.add.at(sums, owner, softmax(logits))
     return sums / counts[:, None]
+
+
+def blend(probabilities: np.ndarray, ngram_logits: np.ndarray, weight: float) -> np.ndarray:
+    """The weighted geometric mean of the transformer's and the n-gram model's probabilities, renormalised.
+
+    With two labels this mixes the two models' log-odds linearly: (1 - weight) * transformer + weight *
+    n-grams. A confident model still counts for more than an unsure one, which averaging probabilities
+    would flatten.
+    """
+    mixed = (1 - weight) * np.log(np.clip(probabilities, 1e-12, 1)) + weight * np.log(softmax(ngram_logits))
+    return softmax(mixed)
+
+
+def ngram_tokenizer(tokenizer: Tokenizer) -> Tokenizer:
+    """A copy of the serving tokenizer that reads a whole text: no windows, no padding."""
+    whole = Tokenizer.from_str(tokenizer.to_str())
+    whole.no_truncation()
+    whole.no_padding()
+    return whole
+
+
+def ngram_ids(tokenizer: Tokenizer, texts: Sequence[str]) -> list[list[int]]:
+    """Each text's token ids without special tokens: what the n-gram model counts, in export/ and here."""
+    return [encoding.ids for encoding in tokenizer.encode_batch(list(texts), add_special_tokens=False)]
+
+
+class NgramModel:
+    """ngrams.onnx (token ids [1, n] -> logits [1, labels]), its tokenizer, and its blend weight."""
+
+    def __init__(self, tokenizer: Tokenizer, session: ort.InferenceSession, weight: float) -> None:
+        self.tokenizer = ngram_tokenizer(tokenizer)
+        self.session = session
+        self.weight = weight
+
+    def feeds(self, texts: Sequence[str]) -> list[dict[str, np.ndarray]]:
+        """One feed per text: all its token ids (none for a text of spaces only: the prior answers)."""
+        return [
+            {"input_ids": np.asarray(ids, dtype=np.int64).reshape(1, -1)}
+            for ids in ngram_ids(self.tokenizer, texts)
+        ]
+
+    def logits(self, feeds: list[dict[str, np.ndarray]]) -> np.ndarray:
+        """[texts, labels] logits, one ONNX run per text."""
+        return np.concatenate([self.session.run(["logits"], feed)[0] for feed in feeds])
 
 
 class Classifier:
     """The tokenizer, ONNX session and labels of one artifact directory, loaded once and reused."""
 
-    def __init__(self, tokenizer: Tokenizer, session: ort.InferenceSession, manifest: dict[str, Any], labels):
+    def __init__(
+        self,
+        tokenizer: Tokenizer,
+        session: ort.InferenceSession,
+        manifest: dict[str, Any],
+        labels,
+        ngrams: NgramModel | None = None,
+    ):
         self.tokenizer = tokenizer
+        self.ngrams = ngrams
         self.tokenizer.no_padding()  # windows run one by one (see the module docstring): nothing to pad
         self.session = session
         self.manifest = manifest
@@ -108,14 +178,20 @@ class Classifier:
         manifest = read_manifest(root)
         labels = read_labels(root, manifest)
         tokenizer = read_tokenizer(root)
+        threads = threads or available_cpus()
         with loading(root / "model.onnx"):
-            session = _session(root / "model.onnx", threads or available_cpus())
-        return cls(tokenizer, session, manifest, labels)
+            session = _session(root / "model.onnx", threads)
+        ngrams = None
+        if (entry := read_ngrams(root, manifest)) is not None:
+            path, weight = entry
+            with loading(path):
+                ngrams = NgramModel(tokenizer, _session(path, threads), weight)
+        return cls(tokenizer, session, manifest, labels, ngrams)
 
     @property
     def model_id(self) -> str:
-        """`name@sha12` of model.onnx: tells a caller exactly which weights answered."""
-        return f"{self.manifest['name']}@{self.manifest['files']['model.onnx']['sha256'][:12]}"
+        """`name@sha12` of the weights that answer (`handler.artifact.model_id`)."""
+        return model_id(self.manifest)
 
     def encode(self, texts: Sequence[str]) -> Windows:
         """Tokenize texts into windows, keeping at most max_windows per text (the first ones)."""
@@ -137,12 +213,26 @@ class Classifier:
             }
             for row in rows
         ]
-        return Windows(feeds, np.asarray(owner), np.asarray(counts), np.asarray(truncated, dtype=bool))
+        return Windows(
+            feeds,
+            np.asarray(owner),
+            np.asarray(counts),
+            np.asarray(truncated, dtype=bool),
+            self.ngrams.feeds(texts) if self.ngrams is not None else [],
+        )
 
     def probabilities(self, windows: Windows) -> np.ndarray:
-        """Run the model on every window and average each text's window probabilities -> [texts, labels]."""
+        """Run the model on every window and average each text's window probabilities -> [texts, labels],
+        blended with the n-gram model's when the artifact has one."""
         if not len(windows.counts):
             return np.zeros((0, len(self.labels)))
+        probabilities = self.window_probabilities(windows)
+        if self.ngrams is None:
+            return probabilities
+        return blend(probabilities, self.ngrams.logits(windows.ngram_feeds), self.ngrams.weight)
+
+    def window_probabilities(self, windows: Windows) -> np.ndarray:
+        """The transformer's answer alone: each text's window probabilities averaged -> [texts, labels]."""
         return average_by_text(self.logits(windows), windows.owner, windows.counts)
 
     def logits(self, windows: Windows) -> np.ndarray:

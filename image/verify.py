@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from handler.artifact import model_id
 from image.container import running
 from image.tools import REPO, ImageError
 from local import emulator
@@ -44,7 +45,7 @@ def invoke(url: str, event: dict[str, Any]) -> dict[str, Any]:
 def check_predictions(body: dict[str, Any], manifest: dict[str, Any], count: int) -> list[str]:
     """What is wrong with a /predict answer: prediction count, labels, scores and the model id."""
     problems = []
-    model_id = f"{manifest['name']}@{manifest['files']['model.onnx']['sha256'][:12]}"
+    expected_id = model_id(manifest)
     predictions = body.get("predictions", [])
     if len(predictions) != count:
         problems.append(f"{count} predictions expected, got {len(predictions)}")
@@ -53,8 +54,8 @@ def check_predictions(body: dict[str, Any], manifest: dict[str, Any], count: int
             problems.append(f"label {prediction.get('label')!r} is not one of {manifest['labels']}")
         if not 0.0 <= prediction.get("score", -1.0) <= 1.0:
             problems.append(f"score {prediction.get('score')!r} is not a probability")
-    if body.get("model") != model_id:
-        problems.append(f"model {body.get('model')!r} is not {model_id!r}")
+    if body.get("model") != expected_id:
+        problems.append(f"model {body.get('model')!r} is not {expected_id!r}")
     return problems
 
 

@@ -78,6 +78,7 @@ def tiny_config(root: Path, base: Path, **overrides: Any) -> Any:
         "learning_rate": 3e-3,
         "parity_samples": 16,
         "max_accuracy_drop": 100.0,  # a random tiny model: the gate is tested on its own in tests/export
+        "ngram_weight": 0.3,  # fixed: every tiny artifact has n-grams (test_ngrams.py tests the dev choice)
     }
     return ExportConfig(**(settings | overrides))
 

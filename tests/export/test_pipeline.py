@@ -26,7 +26,7 @@ INT8_ATOL = 0.1
 
 def test_artifact_holds_exactly_the_contract_files(tiny_artifact):
     names = sorted(p.name for p in tiny_artifact.iterdir())
-    assert names == ["config.json", "manifest.json", "model.onnx", "tokenizer.json"]
+    assert names == ["config.json", "manifest.json", "model.onnx", "ngrams.onnx", "tokenizer.json"]
 
 
 def test_artifact_is_readable_by_other_users(tiny_artifact):
@@ -35,7 +35,7 @@ def test_artifact_is_readable_by_other_users(tiny_artifact):
 
 def test_manifest_lists_every_shipped_file_with_its_sha256_and_size(tiny_artifact):
     manifest = json.loads((tiny_artifact / "manifest.json").read_text())
-    assert sorted(manifest["files"]) == ["config.json", "model.onnx", "tokenizer.json"]
+    assert sorted(manifest["files"]) == ["config.json", "model.onnx", "ngrams.onnx", "tokenizer.json"]
     for name, entry in manifest["files"].items():
         assert entry["sha256"] == sha256(tiny_artifact / name)
         assert entry["bytes"] == (tiny_artifact / name).stat().st_size

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 from tokenizers import Tokenizer
 
+from handler.artifact import model_id
 from handler.errors import ArtifactError
-from handler.inference import Classifier
+from handler.inference import Classifier, blend
 
 LONG = " ".join(["the lid cracked and the motor smells burnt, but the jar is sturdy"] * 60)
 
@@ -43,11 +44,73 @@ def test_long_text_is_split_into_overlapping_windows(classifier):
     assert ids[0][-1 - stride : -1].tolist() == ids[1][1 : 1 + stride].tolist()
 
 
-def test_probabilities_are_the_mean_of_window_softmaxes(classifier):
+def softmax(logits: np.ndarray) -> np.ndarray:
+    return np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+
+
+def test_window_probabilities_are_the_mean_of_window_softmaxes(classifier):
     windows = classifier.encode([LONG])
-    logits = classifier.logits(windows)
-    softmax = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-    np.testing.assert_allclose(classifier.probabilities(windows)[0], softmax.mean(axis=0), rtol=1e-5)
+    expected = softmax(classifier.logits(windows)).mean(axis=0)
+    np.testing.assert_allclose(classifier.window_probabilities(windows)[0], expected, rtol=1e-5)
+
+
+def test_probabilities_blend_the_windows_with_the_ngram_model_of_the_whole_text(classifier, tiny_artifact):
+    manifest = json.loads((tiny_artifact / "manifest.json").read_text())
+    assert classifier.ngrams is not None
+    assert classifier.ngrams.weight == manifest["ngrams"]["weight"] == 0.3
+    windows = classifier.encode([LONG, "great"])
+    # The n-gram model reads every token of LONG, not only the windows kept.
+    assert windows.ngram_feeds[0]["input_ids"].shape[1] > classifier.max_windows * 32
+    ngram_logits = classifier.ngrams.logits(windows.ngram_feeds)
+    window_logodds = np.log(classifier.window_probabilities(windows)) @ [-1, 1]
+    ngram_logodds = ngram_logits @ [-1, 1]
+    expected = 0.7 * window_logodds + 0.3 * ngram_logodds  # two labels: log-odds mix linearly
+    np.testing.assert_allclose(np.log(classifier.probabilities(windows)) @ [-1, 1], expected, rtol=1e-5)
+
+
+def test_blend_weights_the_two_models_log_probabilities():
+    transformer = np.array([[0.9, 0.1], [0.5, 0.5]])
+    ngram_logits = np.array([[0.0, 3.0], [1.0, 1.0]])
+    np.testing.assert_allclose(blend(transformer, ngram_logits, 0.0), transformer)
+    np.testing.assert_allclose(blend(transformer, ngram_logits, 1.0), softmax(ngram_logits))
+    halfway = blend(transformer, ngram_logits, 0.5)
+    np.testing.assert_allclose(halfway.sum(axis=1), 1.0)
+    np.testing.assert_allclose(np.log(halfway[0, 1] / halfway[0, 0]), 0.5 * np.log(0.1 / 0.9) + 0.5 * 3.0)
+    np.testing.assert_allclose(blend(np.array([[1.0, 0.0]]), np.array([[0.0, 0.0]]), 0.5).sum(), 1.0)
+
+
+def test_artifact_without_an_ngram_model_serves_the_windows_alone(tiny_artifact, tmp_path):
+    plain = copy_artifact(tiny_artifact, tmp_path / "model")
+    manifest = json.loads((plain / "manifest.json").read_text())
+    manifest["ngrams"] = None
+    del manifest["files"]["ngrams.onnx"]
+    (plain / "ngrams.onnx").unlink()
+    (plain / "manifest.json").write_text(json.dumps(manifest))
+    classifier = Classifier.from_dir(plain, threads=1)
+    windows = classifier.encode([LONG, "great"])
+    assert classifier.ngrams is None
+    assert windows.ngram_feeds == []
+    np.testing.assert_array_equal(classifier.probabilities(windows), classifier.window_probabilities(windows))
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"file": "ngrams.onnx", "weight": 0}, "ngrams.weight must be a number in"),
+        ({"file": "ngrams.onnx", "weight": 1.5}, "ngrams.weight must be a number in"),
+        ({"file": "ngrams.onnx", "weight": "0.3"}, "ngrams.weight must be a number in"),
+        ({"file": "other.onnx", "weight": 0.3}, "ngrams.file must name a file listed under files"),
+        ({"weight": 0.3}, "ngrams.file must name a file listed under files"),
+        ("ngrams.onnx", "ngrams.file must name a file listed under files"),
+    ],
+)
+def test_a_broken_ngram_entry_is_refused(tiny_artifact, tmp_path, entry, message):
+    broken = copy_artifact(tiny_artifact, tmp_path / "model")
+    manifest = json.loads((broken / "manifest.json").read_text())
+    manifest["ngrams"] = entry
+    (broken / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match=message):
+        Classifier.from_dir(broken)
 
 
 def test_a_texts_answer_does_not_depend_on_the_rest_of_the_request(classifier):
@@ -94,6 +157,13 @@ def test_file_that_does_not_match_the_manifest_is_refused(tiny_artifact, tmp_pat
         Classifier.from_dir(broken)
 
 
+def test_a_listed_file_that_is_missing_is_refused(tiny_artifact, tmp_path):
+    broken = copy_artifact(tiny_artifact, tmp_path / "model")
+    (broken / "ngrams.onnx").unlink()
+    with pytest.raises(ArtifactError, match=r"ngrams\.onnx is missing; manifest\.json lists it"):
+        Classifier.from_dir(broken)
+
+
 def test_labels_must_match_the_manifest(tiny_artifact, tmp_path):
     broken = copy_artifact(tiny_artifact, tmp_path / "model")
     manifest = json.loads((broken / "manifest.json").read_text())
@@ -113,7 +183,7 @@ def test_max_windows_must_be_a_positive_integer(tiny_artifact, tmp_path, windows
         Classifier.from_dir(broken)
 
 
-@pytest.mark.parametrize("name", ["tokenizer.json", "model.onnx"])
+@pytest.mark.parametrize("name", ["tokenizer.json", "model.onnx", "ngrams.onnx"])
 def test_corrupt_file_of_the_right_size_is_refused(tiny_artifact, tmp_path, name):
     broken = copy_artifact(tiny_artifact, tmp_path / "model")
     size = (broken / name).stat().st_size
@@ -133,3 +203,15 @@ def test_tokenizer_without_stride_is_refused(tiny_artifact, tmp_path):
     (broken / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ArtifactError, match="truncation with a stride"):
         Classifier.from_dir(broken)
+
+
+def test_model_id_names_every_file_and_weight_that_answers(tiny_artifact):
+    manifest = json.loads((tiny_artifact / "manifest.json").read_text())
+    ids = {model_id(manifest)}
+    for change in ({"ngrams": {**manifest["ngrams"], "weight": 0.35}}, {"ngrams": None}):
+        ids.add(model_id({**manifest, **change}))
+    other = {**manifest["files"], "ngrams.onnx": {**manifest["files"]["ngrams.onnx"], "sha256": "0" * 64}}
+    ids.add(model_id({**manifest, "files": other}))
+    assert len(ids) == 4
+    plain = model_id({**manifest, "ngrams": None})
+    assert plain == f"{manifest['name']}@{manifest['files']['model.onnx']['sha256'][:12]}"

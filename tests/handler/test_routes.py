@@ -10,6 +10,7 @@ import sys
 import pytest
 from pydantic import ValidationError
 
+from handler.artifact import model_id
 from handler.settings import Settings, get_settings
 from tests.handler.conftest import answer
 
@@ -26,8 +27,7 @@ def test_predict_one_text(app, make_event, context):
     assert prediction["windows"] == 1
     assert prediction["truncated"] is False
     assert "scores" not in prediction
-    manifest = app.get_classifier().manifest
-    assert body["model"] == f"{manifest['name']}@{manifest['files']['model.onnx']['sha256'][:12]}"
+    assert body["model"] == model_id(app.get_classifier().manifest)
 
 
 def test_predict_batch_keeps_order_and_matches_inference(app, make_event, context):

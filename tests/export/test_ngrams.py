@@ -1,0 +1,153 @@
+"""The n-gram model: its ONNX graph against scikit-learn, the parity check, the blend weight chosen on dev,
+and the pipeline stage that ships it (or not)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import numpy_helper
+
+from export import ngrams
+from export.data import Examples, load_examples
+from export.errors import ParityError
+from export.evaluate import Scored
+from export.pipeline import add_ngrams
+from handler.inference import NgramModel
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+EDGE_TEXTS = ["", "   ", "great great great great", "zyzzyva quuxplorp", "Not good. Not good at all!"]
+
+
+@pytest.fixture(scope="module")
+def train() -> Examples:
+    return load_examples(str(FIXTURES / "reviews.csv"))
+
+
+@pytest.fixture(scope="module")
+def dev() -> Examples:
+    return load_examples(str(FIXTURES / "reviews-dev.csv"))
+
+
+@pytest.fixture(scope="module")
+def fit(tiny_base: Path, train: Examples) -> ngrams.NgramFit:
+    fitted = ngrams.fit(tiny_base / "tokenizer.json", train, 2, seed=0)
+    assert fitted is not None
+    return fitted
+
+
+def serve(path: Path, fit: ngrams.NgramFit) -> NgramModel:
+    return NgramModel(fit.tokenizer, ort.InferenceSession(str(path)), 0.5)
+
+
+def test_onnx_graph_computes_what_scikit_learn_fitted(fit, dev, tmp_path):
+    served = serve(ngrams.write_onnx(fit, 2, tmp_path / "ngrams.onnx"), fit)
+    texts = dev.texts + EDGE_TEXTS
+    parity = ngrams.check_parity(fit, served, texts)
+    assert parity["samples"] == len(texts)
+    assert parity["max_abs_diff"] < 1e-5
+    # Not a constant answer: the n-grams move the probabilities.
+    assert np.ptp(fit.probabilities(dev.texts)[:, 1]) > 0.05
+    # A text with no token answers the prior (the bias alone), as scikit-learn's all-zero row does.
+    empty = served.logits(served.feeds([""]))
+    np.testing.assert_allclose(empty[0, 1] - empty[0, 0], fit.classifier.intercept_[0], rtol=1e-5)
+
+
+def test_features_are_unigrams_and_bigrams_of_token_ids():
+    assert ngrams.features([7, 8, 9]) == ["7", "8", "9", "7 8", "8 9"]
+    assert ngrams.features([]) == []
+
+
+def test_parity_check_refuses_a_graph_that_differs(fit, dev, tmp_path):
+    path = ngrams.write_onnx(fit, 2, tmp_path / "ngrams.onnx")
+    model = onnx.load(str(path))
+    bias = next(t for t in model.graph.initializer if t.name == "bias")
+    bias.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(bias) + np.float32([0, 0.5]), "bias"))
+    onnx.save(model, str(path))
+    with pytest.raises(ParityError, match=r"ngrams\.onnx: \d+/\d+ texts beyond atol"):
+        ngrams.check_parity(fit, serve(path, fit), dev.texts)
+
+
+def test_data_too_small_to_cross_validate_gets_no_ngram_model(tiny_base, train):
+    lonely = Examples(train.texts[:5], [0, 0, 0, 0, 1], train.source, train.sha256)
+    assert ngrams.fit(tiny_base / "tokenizer.json", lonely, 2, seed=0) is None
+
+
+def test_weight_is_zero_when_the_ngrams_add_nothing():
+    rng = np.random.default_rng(0)
+    gold = rng.integers(0, 2, 400)
+    transformer = np.where(gold[:, None] == [0, 1], 0.8, 0.2)  # right on every text, 80 % sure
+    noise = rng.normal(0, 2, (400, 2))
+    assert ngrams.choose_weight(transformer, noise, gold)[0] == 0.0
+
+
+def test_weight_grows_when_the_ngrams_know_what_the_transformer_does_not():
+    rng = np.random.default_rng(0)
+    gold = rng.integers(0, 2, 400)
+    unsure = np.full((400, 2), 0.5)
+    informed = np.where(gold[:, None] == [0, 1], 1.0, -1.0) + rng.normal(0, 0.5, (400, 2))
+    weight, loss = ngrams.choose_weight(unsure, informed, gold)
+    assert weight > 0.5
+    assert loss < np.log(2)
+
+
+def fp32_copy(tiny_build, tmp_path: Path) -> Path:
+    directory = tmp_path / "fp32"
+    shutil.copytree(tiny_build.config.fp32_dir, directory)
+    (directory / "ngrams.onnx").unlink()
+    return directory
+
+
+def scored(probabilities: np.ndarray) -> Scored:
+    return Scored(probabilities, ("NEGATIVE", "POSITIVE"), np.ones(len(probabilities), int), 0)
+
+
+def test_the_build_ships_no_ngram_model_that_dev_gives_weight_zero(tiny_build, fit, train, tmp_path):
+    directory = fp32_copy(tiny_build, tmp_path)
+    cfg = replace(tiny_build.config, ngram_weight=-1.0)
+    perfect = np.where(np.asarray(train.labels)[:, None] == [0, 1], 0.999, 0.001)
+    entry, blended = add_ngrams(cfg, fit, directory, scored(perfect), train)
+    assert entry is None
+    assert not (directory / "ngrams.onnx").exists()
+    np.testing.assert_array_equal(blended.probabilities, perfect)
+
+
+def test_the_build_weighs_in_ngrams_that_dev_finds_useful(tiny_build, fit, train, tmp_path):
+    directory = fp32_copy(tiny_build, tmp_path)
+    cfg = replace(tiny_build.config, ngram_weight=-1.0)
+    unsure = np.full((len(train), 2), 0.5)
+    entry, blended = add_ngrams(cfg, fit, directory, scored(unsure), train)  # the n-grams fit these texts
+    assert entry["weight"] > 0
+    assert entry["weight_chosen_on_dev"]
+    assert (directory / "ngrams.onnx").is_file()
+    assert entry["features"] == len(fit.vectorizer.vocabulary_)
+    assert entry["parity_vs_sklearn"]["max_abs_diff"] < 1e-5
+    gold = np.asarray(train.labels)
+    assert (blended.probabilities.argmax(axis=1) == gold).mean() == entry["dev_accuracy_alone"] > 0.5
+
+
+def test_manifest_records_the_ngram_model_and_what_it_adds(tiny_build):
+    entry = tiny_build.manifest["ngrams"]
+    assert entry["file"] == "ngrams.onnx"
+    assert entry["weight"] == 0.3
+    assert not entry["weight_chosen_on_dev"]
+    assert {"accuracy", "f1"} <= set(entry["fp32_without_ngrams"])
+    fp32_dir = tiny_build.config.fp32_dir
+    fp32_manifest = json.loads((fp32_dir / "manifest.json").read_text())
+    assert fp32_manifest["ngrams"] == entry  # the fp32 export blends with the same model
+    assert (fp32_dir / "ngrams.onnx").read_bytes() == (tiny_build.artifact / "ngrams.onnx").read_bytes()
+
+
+def test_an_ngram_weight_of_zero_builds_no_ngram_model(make_tiny_config, tiny_base, tmp_path):
+    from export.pipeline import build
+
+    manifest = build(make_tiny_config(tmp_path, tiny_base, ngram_weight=0.0, epochs=1.0))
+    assert manifest["ngrams"] is None
+    assert "ngrams.onnx" not in manifest["files"]
+    assert not (tmp_path / "model" / "ngrams.onnx").exists()
