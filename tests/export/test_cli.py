@@ -48,6 +48,8 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], fragment: st
         ({"label_smoothing": 0.5}, "label_smoothing"),
         ({"average_weights": 1.5}, "average_weights"),
         ({"layer_lr_decay": 0.0}, "layer_lr_decay"),
+        ({"ngram_weight": 1.5}, "ngram_weight"),
+        ({"ngram_weight": -0.5}, "ngram_weight"),
     ],
 )
 def test_bad_setting_names_the_field(overrides, field):
