@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
-import onnxruntime as ort
 
 from export import artifacts, ngrams, onnx_export, quantize
 from export.config import ExportConfig
@@ -18,7 +17,7 @@ from export.data import LABELS, Examples, load_examples, resolve_source, shuffle
 from export.errors import DataError, GateError
 from export.evaluate import Scored, evaluate, metrics, score
 from export.train import check_base_model, prepare_checkpoint, resolve_base_model
-from handler.inference import Classifier, NgramModel, blend
+from handler.inference import Classifier, NgramModel, available_cpus, blend, onnx_session
 
 log = logging.getLogger(__name__)
 SHIPPED = ("model.onnx", "tokenizer.json", "config.json")
@@ -96,9 +95,9 @@ def add_ngrams(
     return the manifest entry (None when the weight is 0: the file is removed, nothing blends) and the dev
     answers blended as the handler will blend them."""
     path = ngrams.write_onnx(fit, len(LABELS), directory / NGRAMS_FILE)
-    served = NgramModel(fit.tokenizer, ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]), 0)
-    parity = ngrams.check_parity(fit, served, dev.texts)
+    served = NgramModel(fit.tokenizer, onnx_session(path, available_cpus()), 0.0, len(LABELS))
     logits = served.logits(served.feeds(dev.texts))
+    parity = ngrams.check_parity(fit, dev.texts, logits)
     gold = np.asarray(dev.labels)
     if cfg.ngram_weight == -1:
         weight, loss = ngrams.choose_weight(alone.probabilities, logits, gold)

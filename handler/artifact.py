@@ -75,7 +75,7 @@ def model_id(manifest: dict[str, Any]) -> str:
     digest = manifest["files"]["model.onnx"]["sha256"]
     if ngrams := manifest.get("ngrams"):
         ngram_sha = manifest["files"][ngrams["file"]]["sha256"]
-        digest = hashlib.sha256(f"{digest} {ngram_sha} {ngrams['weight']!r}".encode()).hexdigest()
+        digest = hashlib.sha256(f"{digest} {ngram_sha} {float(ngrams['weight'])!r}".encode()).hexdigest()
     return f"{manifest['name']}@{digest[:12]}"
 
 
@@ -107,9 +107,9 @@ def read_ngrams(root: Path, manifest: dict[str, Any]) -> tuple[Path, float] | No
     name, weight = (entry.get("file"), entry.get("weight")) if isinstance(entry, dict) else (None, None)
     if not isinstance(name, str) or name not in manifest["files"]:
         raise ArtifactError(f"{where}: ngrams.file must name a file listed under files, got {name!r}")
-    if type(weight) is not float or not 0 < weight <= 1:
+    if type(weight) not in (int, float) or not 0 < weight <= 1:  # type(), not isinstance: a bool is no weight
         raise ArtifactError(f"{where}: ngrams.weight must be a number in (0, 1], got {weight!r}")
-    return root / name, weight
+    return root / name, float(weight)
 
 
 def read_tokenizer(root: Path) -> Tokenizer:

@@ -68,7 +68,9 @@ def available_cpus() -> int:
     return len(os.sched_getaffinity(0))
 
 
-def _session(path: Path, threads: int) -> ort.InferenceSession:
+def onnx_session(path: Path, threads: int) -> ort.InferenceSession:
+    """A CPU session as the handler runs every model: `threads` intra-op threads, sequential, all graph
+    optimisations (export/ builds the n-gram model's parity check on the same settings)."""
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
@@ -81,11 +83,16 @@ def _session(path: Path, threads: int) -> ort.InferenceSession:
 _ENCODING_FIELDS = {"input_ids": "ids", "attention_mask": "attention_mask", "token_type_ids": "type_ids"}
 
 
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise log-softmax in float64: finite for any finite logits, however far apart."""
+    logits = logits.astype(np.float64)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
 def softmax(logits: np.ndarray) -> np.ndarray:
     """Row-wise softmax in float64."""
-    logits = logits.astype(np.float64)
-    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
+    return np.exp(log_softmax(logits))
 
 
 def average_by_text(logits: np.ndarray, owner: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -106,7 +113,7 @@ def blend(probabilities: np.ndarray, ngram_logits: np.ndarray, weight: float) ->
     n-grams. A confident model still counts for more than an unsure one, which averaging probabilities
     would flatten.
     """
-    mixed = (1 - weight) * np.log(np.clip(probabilities, 1e-12, 1)) + weight * np.log(softmax(ngram_logits))
+    mixed = (1 - weight) * np.log(np.clip(probabilities, 1e-12, 1)) + weight * log_softmax(ngram_logits)
     return softmax(mixed)
 
 
@@ -126,7 +133,18 @@ def ngram_ids(tokenizer: Tokenizer, texts: Sequence[str]) -> list[list[int]]:
 class NgramModel:
     """ngrams.onnx (token ids [1, n] -> logits [1, labels]), its tokenizer, and its blend weight."""
 
-    def __init__(self, tokenizer: Tokenizer, session: ort.InferenceSession, weight: float) -> None:
+    def __init__(
+        self, tokenizer: Tokenizer, session: ort.InferenceSession, weight: float, labels: int
+    ) -> None:
+        """Raises ValueError when the session is not such a model: a graph with other inputs or outputs
+        would load and then fail every request."""
+        inputs = [i.name for i in session.get_inputs()]
+        outputs = {o.name: o.shape for o in session.get_outputs()}
+        if inputs != ["input_ids"] or outputs.get("logits") != [1, labels]:
+            raise ValueError(
+                f"not an n-gram model for {labels} labels: inputs {inputs}, outputs {outputs} (want "
+                f"input_ids -> logits [1, {labels}])"
+            )
         self.tokenizer = ngram_tokenizer(tokenizer)
         self.session = session
         self.weight = weight
@@ -180,12 +198,12 @@ class Classifier:
         tokenizer = read_tokenizer(root)
         threads = threads or available_cpus()
         with loading(root / "model.onnx"):
-            session = _session(root / "model.onnx", threads)
+            session = onnx_session(root / "model.onnx", threads)
         ngrams = None
         if (entry := read_ngrams(root, manifest)) is not None:
             path, weight = entry
             with loading(path):
-                ngrams = NgramModel(tokenizer, _session(path, threads), weight)
+                ngrams = NgramModel(tokenizer, onnx_session(path, threads), weight, len(labels))
         return cls(tokenizer, session, manifest, labels, ngrams)
 
     @property
@@ -255,5 +273,5 @@ class Classifier:
         ]
 
     def classify(self, texts: Sequence[str]) -> list[Prediction]:
-        """Tokenize and score texts in one call: what export/ evaluation and simple callers use."""
+        """Tokenize and score texts in one call, for callers that need neither step alone."""
         return self.predict(self.encode(texts))

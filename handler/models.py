@@ -87,7 +87,10 @@ class PredictResponse(BaseModel):
     """Predictions in the order of the request's texts, and the model that made them."""
 
     predictions: list[PredictionOut]
-    model: str = Field(description="<name>@<first 12 hex of model.onnx sha256>")
+    model: str = Field(
+        description="<name>@<12 hex digits>: the sha256 of model.onnx, or of both model files' sha256s and "
+        "the n-gram weight (GET /model has them)"
+    )
 
 
 class HealthResponse(BaseModel):

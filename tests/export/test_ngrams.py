@@ -43,15 +43,19 @@ def fit(tiny_base: Path, train: Examples) -> ngrams.NgramFit:
 
 
 def serve(path: Path, fit: ngrams.NgramFit) -> NgramModel:
-    return NgramModel(fit.tokenizer, ort.InferenceSession(str(path)), 0.5)
+    return NgramModel(fit.tokenizer, ort.InferenceSession(str(path)), 0.5, 2)
+
+
+def parity(fit: ngrams.NgramFit, served: NgramModel, texts: list[str]) -> dict:
+    return ngrams.check_parity(fit, texts, served.logits(served.feeds(texts)))
 
 
 def test_onnx_graph_computes_what_scikit_learn_fitted(fit, dev, tmp_path):
     served = serve(ngrams.write_onnx(fit, 2, tmp_path / "ngrams.onnx"), fit)
     texts = dev.texts + EDGE_TEXTS
-    parity = ngrams.check_parity(fit, served, texts)
-    assert parity["samples"] == len(texts)
-    assert parity["max_abs_diff"] < 1e-5
+    checked = parity(fit, served, texts)
+    assert checked["samples"] == len(texts)
+    assert checked["max_abs_diff"] < 1e-5
     # Not a constant answer: the n-grams move the probabilities.
     assert np.ptp(fit.probabilities(dev.texts)[:, 1]) > 0.05
     # A text with no token answers the prior (the bias alone), as scikit-learn's all-zero row does.
@@ -71,7 +75,7 @@ def test_parity_check_refuses_a_graph_that_differs(fit, dev, tmp_path):
     bias.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(bias) + np.float32([0, 0.5]), "bias"))
     onnx.save(model, str(path))
     with pytest.raises(ParityError, match=r"ngrams\.onnx: \d+/\d+ texts beyond atol"):
-        ngrams.check_parity(fit, serve(path, fit), dev.texts)
+        parity(fit, serve(path, fit), dev.texts)
 
 
 def test_data_too_small_to_cross_validate_gets_no_ngram_model(tiny_base, train):
@@ -118,11 +122,12 @@ def test_the_build_ships_no_ngram_model_that_dev_gives_weight_zero(tiny_build, f
     np.testing.assert_array_equal(blended.probabilities, perfect)
 
 
-def test_the_build_weighs_in_ngrams_that_dev_finds_useful(tiny_build, fit, train, tmp_path):
+def test_the_build_weighs_in_ngrams_that_know_what_the_transformer_does_not(tiny_build, fit, train, tmp_path):
     directory = fp32_copy(tiny_build, tmp_path)
     cfg = replace(tiny_build.config, ngram_weight=-1.0)
     unsure = np.full((len(train), 2), 0.5)
-    entry, blended = add_ngrams(cfg, fit, directory, scored(unsure), train)  # the n-grams fit these texts
+    # Scored on the texts the n-grams were fitted on: they know these, the "transformer" knows nothing.
+    entry, blended = add_ngrams(cfg, fit, directory, scored(unsure), train)
     assert entry["weight"] > 0
     assert entry["weight_chosen_on_dev"]
     assert (directory / "ngrams.onnx").is_file()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tests.handler.conftest import POWERTOOLS_ENV
 
-FORBIDDEN = ("torch", "transformers", "optimum", "export")
+FORBIDDEN = ("torch", "transformers", "optimum", "export", "sklearn", "scipy", "onnx")
 
 
 def test_handler_imports_no_build_libraries(tiny_artifact: Path):

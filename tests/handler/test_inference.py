@@ -68,6 +68,21 @@ def test_probabilities_blend_the_windows_with_the_ngram_model_of_the_whole_text(
     np.testing.assert_allclose(np.log(classifier.probabilities(windows)) @ [-1, 1], expected, rtol=1e-5)
 
 
+def test_a_graph_that_is_not_an_ngram_model_is_refused_at_init(tiny_artifact, tmp_path):
+    broken = copy_artifact(tiny_artifact, tmp_path / "model")
+    manifest = json.loads((broken / "manifest.json").read_text())
+    manifest["ngrams"] = {**manifest["ngrams"], "file": "model.onnx"}  # loads, but wants three inputs
+    (broken / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match=r"model\.onnx: not an n-gram model for 2 labels: inputs \["):
+        Classifier.from_dir(broken)
+
+
+def test_blend_stays_finite_however_sure_the_ngram_model_is():
+    blended = blend(np.array([[0.5, 0.5]]), np.array([[0.0, 2000.0]]), 0.5)
+    assert np.isfinite(blended).all()
+    np.testing.assert_allclose(blended, [[0.0, 1.0]])
+
+
 def test_blend_weights_the_two_models_log_probabilities():
     transformer = np.array([[0.9, 0.1], [0.5, 0.5]])
     ngram_logits = np.array([[0.0, 3.0], [1.0, 1.0]])
@@ -97,8 +112,11 @@ def test_artifact_without_an_ngram_model_serves_the_windows_alone(tiny_artifact,
     ("entry", "message"),
     [
         ({"file": "ngrams.onnx", "weight": 0}, "ngrams.weight must be a number in"),
+        ({"file": "ngrams.onnx", "weight": 0.0}, "ngrams.weight must be a number in"),
+        ({"file": "ngrams.onnx", "weight": -0.1}, "ngrams.weight must be a number in"),
         ({"file": "ngrams.onnx", "weight": 1.5}, "ngrams.weight must be a number in"),
         ({"file": "ngrams.onnx", "weight": "0.3"}, "ngrams.weight must be a number in"),
+        ({"file": "ngrams.onnx", "weight": True}, "ngrams.weight must be a number in"),
         ({"file": "other.onnx", "weight": 0.3}, "ngrams.file must name a file listed under files"),
         ({"weight": 0.3}, "ngrams.file must name a file listed under files"),
         ("ngrams.onnx", "ngrams.file must name a file listed under files"),
