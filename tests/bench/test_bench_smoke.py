@@ -119,8 +119,16 @@ def test_bad_option_is_one_line_error(capsys: pytest.CaptureFixture[str]) -> Non
 
 
 def test_missing_model_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    reviews = tmp_path / "data" / "amazon-reviews" / "dev.jsonl"  # inputs present: only the model is absent
+    reviews.parent.mkdir(parents=True)
+    reviews.write_text('{"text": "fine", "label": 1}\n', encoding="utf-8")
     with pytest.raises(SystemExit) as exit_:
-        main(["--model-dir", str(tmp_path / "absent"), "--out-dir", str(tmp_path)])
+        main(
+            [
+                *("--data-dir", str(tmp_path / "data")),
+                *("--model-dir", str(tmp_path / "absent"), "--out-dir", str(tmp_path)),
+            ]
+        )
     assert exit_.value.code == 2
     assert capsys.readouterr().err.startswith(f"error: {tmp_path / 'absent'} not found")
     assert not (tmp_path / "bench.json").exists()
