@@ -77,9 +77,12 @@ def scores(gold: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
 
 
 def write_report(metrics: dict[str, Any], model_dir: Path, data: Examples, reports_dir: Path) -> Path:
-    """Write `<reports_dir>/eval-<data name>.json` and a Markdown twin for humans; return the JSON path."""
+    """Write `<reports_dir>/eval-<model dir>-<data name>.json` and a Markdown twin for humans; return the JSON
+    path. The model directory is in the name so that the int8 artifact's report and the fp32 export's on
+    the same data do not overwrite each other."""
     reports_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"eval-{Path(data.source).parent.name}-{Path(data.source).stem}".replace(":", "-")
+    source = Path(data.source)
+    stem = f"eval-{Path(model_dir).name}-{source.parent.name}-{source.stem}".replace(":", "-")
     report = {"model": str(model_dir), "data": data.provenance(), "metrics": metrics}
     (reports_dir / f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n")
     confusion = metrics["confusion_matrix"]["rows_gold_cols_predicted"]

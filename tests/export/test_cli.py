@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from export.config import ExportConfig
+from export.data import load_examples
 from export.errors import ConfigError
 
 ROOT = Path(__file__).parents[2]
@@ -157,9 +158,21 @@ def test_cli_evaluate_writes_reports(tiny_build, tmp_path):
     ]
     result = run_cli(*args)
     assert result.returncode == 0, result.stderr
-    report = json.loads((tmp_path / "eval-fixtures-reviews-dev.json").read_text())
+    report = json.loads((tmp_path / "eval-model-fixtures-reviews-dev.json").read_text())
     assert report["metrics"]["n"] == 16
     # the build scored the same dev file with the same serving code
     assert report["metrics"] == tiny_build.manifest["metrics"]["int8"]
     assert report["data"]["sha256"]
-    assert "| POSITIVE |" in (tmp_path / "eval-fixtures-reviews-dev.md").read_text()
+    assert "| POSITIVE |" in (tmp_path / "eval-model-fixtures-reviews-dev.md").read_text()
+
+
+def test_reports_of_two_models_on_the_same_data_do_not_overwrite_each_other(tiny_build, tmp_path):
+    from export.evaluate import write_report
+
+    data = load_examples(str(Path(tiny_build.config.dev_data)))
+    metrics = tiny_build.manifest["metrics"]
+    int8 = write_report(metrics["int8"], tiny_build.artifact, data, tmp_path)
+    fp32 = write_report(metrics["fp32"], tiny_build.config.fp32_dir, data, tmp_path)
+    assert int8 != fp32
+    assert json.loads(int8.read_text())["metrics"] == metrics["int8"]
+    assert json.loads(fp32.read_text())["metrics"] == metrics["fp32"]
