@@ -32,6 +32,9 @@ from handler.inference import blend, ngram_ids, ngram_tokenizer, softmax
 log = logging.getLogger(__name__)
 
 MIN_DOCUMENTS = 2  # an n-gram seen in one training text only is noise, and a row of the ONNX pool
+# The most frequent n-grams kept: bounds ngrams.onnx (about 20 bytes an n-gram) and its per-text cost, which
+# is dense over them, however large the train data. The default data has 120,870 and keeps them all.
+MAX_FEATURES = 200_000
 # Inverse L2 strengths, chosen by cross-validated log loss.
 REGULARISATION = (1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0)
 WEIGHTS = np.round(np.arange(0.0, 1.0001, 0.05), 2)  # blend weights tried on dev
@@ -65,7 +68,9 @@ def features(ids: list[int]) -> list[str]:
     return [str(i) for i in ids] + [f"{a} {b}" for a, b in itertools.pairwise(ids)]
 
 
-def fit(tokenizer_json: Path, train: Examples, labels: int, seed: int) -> NgramFit | None:
+def fit(
+    tokenizer_json: Path, train: Examples, labels: int, seed: int, max_features: int = MAX_FEATURES
+) -> NgramFit | None:
     """Fit TF-IDF (sublinear term frequency, L2-normalised) + logistic regression on the train texts.
 
     Returns None, with the reason logged, when the data cannot support it: a class with fewer than two
@@ -76,7 +81,13 @@ def fit(tokenizer_json: Path, train: Examples, labels: int, seed: int) -> NgramF
         log.info("n-gram model skipped: a label has %d train text(s), too few to cross-validate", smallest)
         return None
     tokenizer = ngram_tokenizer(Tokenizer.from_file(str(tokenizer_json)))
-    vectorizer = TfidfVectorizer(analyzer=features, min_df=MIN_DOCUMENTS, sublinear_tf=True, dtype=np.float32)
+    vectorizer = TfidfVectorizer(
+        analyzer=features,
+        min_df=MIN_DOCUMENTS,
+        max_features=max_features,
+        sublinear_tf=True,
+        dtype=np.float32,
+    )
     try:
         matrix = vectorizer.fit_transform(ngram_ids(tokenizer, train.texts))
     except ValueError as exc:  # "empty vocabulary": no n-gram occurs in two texts

@@ -63,6 +63,13 @@ def test_onnx_graph_computes_what_scikit_learn_fitted(fit, dev, tmp_path):
     np.testing.assert_allclose(empty[0, 1] - empty[0, 0], fit.classifier.intercept_[0], rtol=1e-5)
 
 
+def test_the_most_frequent_ngrams_are_kept_up_to_the_cap(tiny_base, train, dev, tmp_path):
+    capped = ngrams.fit(tiny_base / "tokenizer.json", train, 2, seed=0, max_features=50)
+    assert len(capped.vectorizer.vocabulary_) == 50
+    served = serve(ngrams.write_onnx(capped, 2, tmp_path / "ngrams.onnx"), capped)
+    assert parity(capped, served, dev.texts + EDGE_TEXTS)["max_abs_diff"] < 1e-5
+
+
 def test_features_are_unigrams_and_bigrams_of_token_ids():
     assert ngrams.features([7, 8, 9]) == ["7", "8", "9", "7 8", "8 9"]
     assert ngrams.features([]) == []
