@@ -24,7 +24,7 @@ from bench.timing import measure
 from export.artifacts import checkpoint_entries
 from export.data import load_examples
 from export.errors import DataError
-from handler.artifact import read_manifest
+from handler.artifact import model_id, read_manifest
 from handler.errors import ArtifactError
 from handler.inference import Classifier
 
@@ -79,7 +79,7 @@ def _input_reviews(data_dir: Path) -> list[str]:
 def _check_unchanged(model_dir: Path, served: Classifier) -> None:
     """Refuse results that mix two models: `make model` may swap the artifact in during a long run."""
     manifest = json.loads((model_dir / "manifest.json").read_text(encoding="utf-8"))
-    if manifest["files"]["model.onnx"]["sha256"] != served.manifest["files"]["model.onnx"]["sha256"]:
+    if model_id(manifest) != served.model_id:  # covers ngrams.onnx and its weight too
         raise BenchError(f"{model_dir} was rebuilt during the benchmark; run it again")
 
 

@@ -123,6 +123,7 @@ def add_ngrams(
         **fit.describe(),
         "dev_accuracy_alone": ngram_accuracy,
         "parity_vs_sklearn": parity,
+        "fp32_without_ngrams": metrics(alone, dev),
     }
     return entry, replace(alone, probabilities=blend(alone.probabilities, logits, weight))
 
@@ -173,15 +174,10 @@ def build(cfg: ExportConfig) -> dict[str, Any]:
         write_artifact_files(cfg, fp32_dir, model)
         artifacts.write_manifest(fp32_dir, {**manifest, "quantization": None}, SHIPPED)
         alone = score(Classifier.from_dir(fp32_dir), dev, desc="dev accuracy fp32")
-        fp32 = metrics(alone, dev)
-        manifest["ngrams"] = None
         wanted = trained and cfg.ngram_weight != 0
         fit = ngrams.fit(fp32_dir / "tokenizer.json", reviews, len(LABELS), cfg.seed) if wanted else None
-        if fit is not None:
-            manifest["ngrams"], blended = add_ngrams(cfg, fit, fp32_dir, alone, dev)
-            if manifest["ngrams"] is not None:
-                manifest["ngrams"]["fp32_without_ngrams"] = fp32
-                fp32 = metrics(blended, dev)
+        manifest["ngrams"], served = add_ngrams(cfg, fit, fp32_dir, alone, dev) if fit else (None, alone)
+        fp32 = metrics(served, dev)
         shipped = SHIPPED + ((NGRAMS_FILE,) if manifest["ngrams"] else ())
         artifacts.write_manifest(fp32_dir, {**manifest, "quantization": None}, shipped)
 

@@ -173,9 +173,9 @@ class Classifier:
         ngrams: NgramModel | None = None,
     ):
         self.tokenizer = tokenizer
-        self.ngrams = ngrams
         self.tokenizer.no_padding()  # windows run one by one (see the module docstring): nothing to pad
         self.session = session
+        self.ngrams = ngrams
         self.manifest = manifest
         self.labels: tuple[str, ...] = tuple(labels)
         self.max_windows = int(manifest["max_windows"])

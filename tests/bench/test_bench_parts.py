@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+import shutil
 
 import pytest
 
@@ -45,3 +47,24 @@ def test_inputs_need_a_short_and_a_long_review() -> None:
     assert inputs.batch == [long, short, long, short, long]  # the reviews in file order, repeated to fill
     with pytest.raises(BenchError, match="long=False"):
         pick_inputs([short], max_length=32, batch_size=4)
+
+
+@pytest.mark.parametrize("change", ["none", "ngram weight", "model.onnx"])
+def test_a_model_swapped_in_during_the_run_is_refused(tiny_artifact, tmp_path, change) -> None:
+    from bench.run import _check_unchanged
+    from handler.inference import Classifier
+
+    model_dir = tmp_path / "model"
+    shutil.copytree(tiny_artifact, model_dir)
+    served = Classifier.from_dir(model_dir, threads=1)
+    manifest = json.loads((model_dir / "manifest.json").read_text())
+    if change == "ngram weight":  # the same model.onnx, another blend: other answers
+        manifest["ngrams"]["weight"] = 0.5
+    elif change == "model.onnx":
+        manifest["files"]["model.onnx"]["sha256"] = "0" * 64
+    (model_dir / "manifest.json").write_text(json.dumps(manifest))
+    if change == "none":
+        _check_unchanged(model_dir, served)
+    else:
+        with pytest.raises(BenchError, match="was rebuilt during the benchmark"):
+            _check_unchanged(model_dir, served)
