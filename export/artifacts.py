@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
 import shutil
 import tempfile
@@ -16,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from tokenizers import Tokenizer
+
+from export.swap import swap_in
 
 VERSIONED = (
     "torch",
@@ -34,21 +35,19 @@ VERSIONED = (
 def staged(destination: Path) -> Iterator[Path]:
     """A temporary directory beside `destination`, swapped into its place only if the block succeeds.
 
-    Beside, not in /tmp, so the final step is a rename on one filesystem: readers see the old directory or the
-    complete new one, never a half-written one. On failure the old directory is left untouched.
+    Beside, not in /tmp, so the swap stays on one filesystem, where the kernel exchanges the directories in
+    one step (export/swap.py): a reader sees the old directory or the complete new one, never a half-written
+    one and never none. On any failure, the block's or the swap's, the old directory is left untouched.
     """
     destination.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{destination.name}-", dir=destination.parent))
     work.chmod(0o755)  # mkdtemp makes it private; Lambda runs the image as a non-root user that must read it
+    previous = None
     try:
         yield work
-        retired = destination.with_name(f".{destination.name}-old-{os.getpid()}")
-        if destination.exists():
-            os.replace(destination, retired)  # rename() cannot replace a non-empty directory in one step
-        os.replace(work, destination)
-        shutil.rmtree(retired, ignore_errors=True)
+        previous = swap_in(work, destination)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(previous or work, ignore_errors=True)
 
 
 def write_serving_tokenizer(source: Path, destination: Path, max_length: int, stride: int) -> None:
