@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from export import artifacts, ngrams, onnx_export, quantize
+from export import artifacts, gate, ngrams, onnx_export, quantize
 from export.config import ExportConfig
 from export.data import LABELS, Examples, load_examples, resolve_source, shuffled, split
 from export.errors import DataError, GateError
@@ -191,17 +191,14 @@ def build(cfg: ExportConfig) -> dict[str, Any]:
             shutil.copyfile(cfg.fp32_dir / NGRAMS_FILE, staging / NGRAMS_FILE)
         artifacts.write_manifest(staging, manifest, shipped)  # provisional, so the serving code can load it
         int8 = evaluate(staging, dev, desc="dev accuracy int8")
-        drop = 100 * (fp32["accuracy"] - int8["accuracy"])
-        log.info(
-            "dev accuracy fp32 %.4f, int8 %.4f (drop %.2f points)", fp32["accuracy"], int8["accuracy"], drop
-        )
-        if drop > cfg.max_accuracy_drop:
+        log.info("dev accuracy fp32 %.4f, int8 %.4f", fp32["accuracy"], int8["accuracy"])
+        try:
+            drop = gate.check_quantization(fp32, int8, cfg.max_accuracy_drop)
+        except GateError as refused:
             raise GateError(
-                f"int8 accuracy {int8['accuracy']:.4f} is {drop:.2f} points below fp32 "
-                f"{fp32['accuracy']:.4f} (allowed: {cfg.max_accuracy_drop}); {cfg.output} left unchanged, "
-                f"the refused model kept in {cfg.checkpoint_dir} and {cfg.fp32_dir} (to re-export with "
-                "another --quantization)"
-            )
+                f"{refused}; {cfg.output} left unchanged, the refused model kept in {cfg.checkpoint_dir} and "
+                f"{cfg.fp32_dir} (to re-export with another --quantization)"
+            ) from None
         parity = {"fp32_vs_torch": fp32_parity.as_dict(), "int8_vs_torch": int8_parity.as_dict()}
         manifest["metrics"] = {"fp32": fp32, "int8": int8, "parity": parity, "quantization_drop_points": drop}
         manifest = artifacts.write_manifest(staging, manifest, shipped)

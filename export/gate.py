@@ -1,0 +1,37 @@
+"""The quantization gate: how many points of a dev metric the int8 model may lose against fp32.
+
+A pure function, apart from the build, so its decision can be tested at the boundary without training.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from export.errors import GateError
+
+# Metrics are fractions of a dev set (k/n), and 100 * (a - b) is not exact in binary floating point: a drop of
+# exactly the allowed 0.5 points computes as 0.5000000000000004. A drop within this of the limit is the limit.
+_ROUNDING = 1e-9
+
+
+def check_quantization(
+    fp32: dict[str, Any], int8: dict[str, Any], max_drop_points: float, metric: str = "accuracy"
+) -> float:
+    """Return how many points of `metric` int8 lost against fp32 (negative: it gained).
+
+    Args:
+        fp32, int8: dev metrics of each model, as fractions (0.91 for 91 %).
+        max_drop_points: the most percentage points int8 may lose (0.5: half a point, not half the score).
+        metric: the entry compared ("accuracy"; a multi-class or multi-label build may gate on "macro_f1").
+
+    Raises:
+        GateError: int8 lost more than `max_drop_points`; the message names the metric, both scores, the drop
+            and the allowed drop.
+    """
+    drop = 100 * (fp32[metric] - int8[metric])
+    if drop > max_drop_points + _ROUNDING:
+        raise GateError(
+            f"int8 {metric} {int8[metric]:.4f} is {drop:.2f} points below fp32 {fp32[metric]:.4f} "
+            f"(allowed: {max_drop_points})"
+        )
+    return drop
