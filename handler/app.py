@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.event_handler import (
@@ -22,6 +21,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handler import direct, error_mapping
+from handler.envelopes import Entry, HttpEvent, RestEvent, checked
 from handler.models import parse_json_body
 from handler.observability import logger, metrics, tracer
 from handler.routes import get_classifier, router
@@ -82,14 +82,21 @@ http = _build(
 get_classifier()  # at init: the first request pays no load time, and a broken artifact fails the init
 
 
-def _entry_for(event: Any) -> Callable[[Any, LambdaContext], dict[str, Any]]:
-    """Pick by event shape: API Gateway REST, HTTP API (v2, also function URLs), or a bare direct invoke."""
+_REST = checked(RestEvent, rest.resolve, "API Gateway REST event")
+_HTTP = checked(HttpEvent, http.resolve, "API Gateway HTTP API event")
+
+
+def _entry_for(event: Any) -> Entry:
+    """Pick by event shape: API Gateway REST, HTTP API (v2, also function URLs), or a bare direct invoke.
+
+    An API Gateway shape with a field missing or mistyped gets a JSON 400 from `checked`, never a KeyError.
+    """
     if not isinstance(event, dict) or not isinstance(event.get("requestContext"), dict):
         return direct.invoke
     if "httpMethod" in event:
-        return rest.resolve
+        return _REST
     if event.get("version") == "2.0" and "http" in event["requestContext"]:
-        return http.resolve
+        return _HTTP
     return direct.invoke
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from handler.error_mapping import describe_validation, error_body
+from handler.error_mapping import error_body, validation_error
 from handler.models import PredictRequest
 from handler.observability import logger
 from handler.routes import predict
@@ -22,9 +22,7 @@ def invoke(event: Any, context: LambdaContext) -> dict[str, Any]:
     try:
         request = PredictRequest.model_validate(event)
     except ValidationError as error:
-        message, problems = describe_validation(error.errors(include_input=False))
-        logger.info("invalid direct invoke", extra={"problems": [p["field"] for p in problems]})
-        return error_body(422, message, problems)
+        return validation_error(error.errors(include_input=False))
     try:
         return predict(request).model_dump(exclude_none=True)
     except Exception:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import binascii
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -18,32 +20,64 @@ from handler.errors import PayloadTooLargeError
 from handler.models import ErrorResponse
 from handler.observability import logger
 
+# Every error answer stays small, whatever the request: Lambda refuses an answer over 6 MB (a 502 on AWS), and
+# a body with 300,000 unknown keys would otherwise list them all. Caller text (keys, paths, methods, headers)
+# is cut to a length and never logged.
+MAX_PROBLEMS = 10
+MAX_ECHO_CHARS = 80
+MAX_PROBLEM_CHARS = 300  # pydantic's messages and ours are shorter; a bound all the same
+
+
+def echo(text: str, limit: int = MAX_ECHO_CHARS) -> str:
+    """Caller text quoted in an answer, cut to `limit` characters."""
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
+
 
 def error_body(
-    status: int, message: str, errors: list[dict[str, Any]] | None = None, request_id: str | None = None
+    status: int,
+    message: str,
+    errors: list[dict[str, Any]] | None = None,
+    request_id: str | None = None,
+    error_count: int | None = None,
 ) -> dict[str, Any]:
     """The JSON body of every error, for HTTP and direct invokes alike."""
-    body = ErrorResponse(statusCode=status, message=message, errors=errors, requestId=request_id)
+    body = ErrorResponse(
+        statusCode=status, message=message, errors=errors, requestId=request_id, errorCount=error_count
+    )
     return body.model_dump(exclude_none=True)
 
 
-def describe_validation(errors: Iterable[Mapping[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
-    """A one-line message and per-field problems, without echoing the input (it may be a whole review)."""
-    problems = []
-    for error in errors:
-        loc = tuple(error.get("loc", ()))
-        location = [str(part) for part in (loc[1:] if loc[:1] == ("body",) else loc)]
-        if error.get("type") == "json_invalid":
-            reason = (error.get("ctx") or {}).get("error", "not valid JSON")  # the decoder's, no input quoted
-            return f"the request body is not valid JSON: {reason}", [{"field": "body", "problem": reason}]
-        if error.get("type") == "missing" and not location:
-            hint = 'send {"text": "..."} or {"texts": ["...", ...]}'
-            return f"the request body is missing: {hint}", [{"field": "body", "problem": "missing"}]
-        message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
-        problems.append({"field": ".".join(location) or "body", "problem": message})
-    first = problems[0] if problems else {"field": "body", "problem": "invalid"}
-    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-    return f"invalid request: {first['field']}: {first['problem']}{more}", problems
+def _problem(error: Mapping[str, Any]) -> dict[str, Any]:
+    loc = tuple(error.get("loc", ()))
+    location = ".".join(str(part) for part in (loc[1:] if loc[:1] == ("body",) else loc))
+    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    return {"field": echo(location or "body"), "problem": echo(message, MAX_PROBLEM_CHARS)}
+
+
+def validation_error(
+    errors: Sequence[Mapping[str, Any]], status: int = 422, subject: str = "request"
+) -> dict[str, Any]:
+    """The bounded error body for pydantic's errors: a one-line message, the first MAX_PROBLEMS problems
+    and their count, without echoing the input (it may be a whole review). Logs only the error types and
+    their counts: field names are caller text too."""
+    logger.info(
+        f"invalid {subject}",
+        extra={"problems": len(errors), "error_types": dict(Counter(str(e.get("type")) for e in errors))},
+    )
+    first = errors[0] if errors else {}
+    if first.get("type") == "json_invalid":
+        reason = (first.get("ctx") or {}).get("error", "not valid JSON")  # the decoder's, no input quoted
+        message = f"the request body is not valid JSON: {reason}"
+        return error_body(status, message, [{"field": "body", "problem": reason}])
+    if first.get("type") == "missing" and tuple(first.get("loc", ())) in ((), ("body",)):
+        hint = 'send {"text": "..."} or {"texts": ["...", ...]}'
+        message = f"the request body is missing: {hint}"
+        return error_body(status, message, [{"field": "body", "problem": "missing"}])
+    problems = [_problem(error) for error in errors[:MAX_PROBLEMS]] or [_problem({"msg": "invalid"})]
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    message = f"invalid {subject}: {problems[0]['field']}: {problems[0]['problem']}{more}"
+    count = len(errors) if len(errors) > MAX_PROBLEMS else None
+    return error_body(status, message, problems, error_count=count)
 
 
 def _json(status: int, body: dict, headers: dict[str, str] | None = None) -> Response:
@@ -66,8 +100,9 @@ def register(resolver: ApiGatewayResolver) -> None:
 
     @resolver.not_found
     def not_found(_: NotFoundError) -> Response:
-        method, path = resolver.current_event.http_method.upper(), resolver.current_event.path
-        allowed = allowed_methods(resolver, path)
+        event = resolver.current_event
+        allowed = allowed_methods(resolver, event.path)
+        method, path = echo(event.http_method.upper()), echo(event.path)
         if allowed:
             message = f"method {method} is not allowed on {path}; use {', '.join(allowed)}"
             return _json(405, error_body(405, message), headers={"Allow": ", ".join(allowed)})
@@ -75,13 +110,11 @@ def register(resolver: ApiGatewayResolver) -> None:
 
     @resolver.exception_handler(RequestValidationError)
     def invalid(error: RequestValidationError) -> Response:
-        message, problems = describe_validation(error.errors())
-        logger.info("invalid request", extra={"problems": [p["field"] for p in problems]})
-        return _json(422, error_body(422, message, problems))
+        return _json(422, validation_error(error.errors()))
 
     @resolver.exception_handler(RequestUnsupportedContentType)
     def unsupported_type(_: RequestUnsupportedContentType) -> Response:
-        content_type = resolver.current_event.headers.get("content-type", "")
+        content_type = echo(resolver.current_event.headers.get("content-type", ""))
         message = f"unsupported Content-Type {content_type!r}; send application/json"
         return _json(415, error_body(415, message))
 
@@ -90,6 +123,12 @@ def register(resolver: ApiGatewayResolver) -> None:
         # Raised by Powertools while decoding a base64 body that is not UTF-8 (binary uploads).
         message = "the request body is not UTF-8 text; send JSON"
         return _json(422, error_body(422, message, [{"field": "body", "problem": "not UTF-8"}]))
+
+    @resolver.exception_handler(binascii.Error)
+    def not_base64(_: binascii.Error) -> Response:
+        # Raised by Powertools while decoding an isBase64Encoded body with bad padding: a crafted event.
+        message = "the request body is marked base64 but is not valid base64"
+        return _json(422, error_body(422, message, [{"field": "body", "problem": "not base64"}]))
 
     @resolver.exception_handler(PayloadTooLargeError)
     def too_large(error: PayloadTooLargeError) -> Response:

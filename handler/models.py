@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
@@ -23,17 +25,103 @@ from handler.settings import get_settings
 _settings = get_settings()
 
 
+# Blank means nothing the tokenizer reads: a BERT normalizer drops controls, format characters (zero-width
+# spaces, BOM), private-use characters and the replacement character, splits on separators, and an uncased one
+# strips combining marks, so a text made only of these scores as an empty text. One pattern, a character
+# outside these ranges, is both the validator and the published schema's `pattern` (tests check the ranges
+# against Unicode's categories Z*, Cc, Cf, Co and the combining-mark blocks, and against the tokenizer).
+_INVISIBLE_RANGES = (
+    (0x0000, 0x0020),  # C0 controls (NUL, tab, newlines) and space
+    (0x007F, 0x00A0),  # DEL, C1 controls, no-break space
+    (0x00AD, 0x00AD),  # soft hyphen
+    (0x0300, 0x036F),  # combining diacritical marks
+    (0x0600, 0x0605),  # Arabic number signs (format)
+    (0x061C, 0x061C),
+    (0x06DD, 0x06DD),
+    (0x070F, 0x070F),
+    (0x0890, 0x0891),
+    (0x08E2, 0x08E2),
+    (0x1680, 0x1680),  # ogham space
+    (0x180E, 0x180E),  # Mongolian vowel separator
+    (0x1AB0, 0x1AFF),  # combining diacritical marks extended
+    (0x1DC0, 0x1DFF),  # combining diacritical marks supplement
+    (0x2000, 0x200F),  # spaces, zero-width space and joiners, direction marks
+    (0x2028, 0x202F),  # line and paragraph separators, bidi embeddings, narrow no-break space
+    (0x205F, 0x206F),  # math space, word joiner, invisible operators, bidi isolates
+    (0x20D0, 0x20FF),  # combining marks for symbols
+    (0x3000, 0x3000),  # ideographic space
+    (0xE000, 0xF8FF),  # private use
+    (0xFE00, 0xFE0F),  # variation selectors
+    (0xFE20, 0xFE2F),  # combining half marks
+    (0xFEFF, 0xFEFF),  # byte order mark
+    (0xFFF9, 0xFFFB),  # interlinear annotation
+    (0xFFFD, 0xFFFD),  # replacement character (what a broken decoder leaves)
+    (0x110BD, 0x110BD),
+    (0x110CD, 0x110CD),
+    (0x13430, 0x1343F),  # Egyptian hieroglyph format controls
+    (0x1BCA0, 0x1BCA3),  # shorthand format controls
+    (0x1D173, 0x1D17A),  # musical symbol format controls
+    (0xE0001, 0xE0001),  # language tag
+    (0xE0020, 0xE007F),  # tag characters
+    (0xE0100, 0xE01EF),  # variation selectors supplement
+    (0xF0000, 0xFFFFD),  # supplementary private use A
+    (0x100000, 0x10FFFD),  # supplementary private use B
+)
+
+
+def _class_char(code: int) -> str:
+    """A code point in a regex class: \\uXXXX in the BMP (JSON Schema's ECMA regex and Python's alike),
+    the character itself beyond it (ECMA has no portable astral escape; Python and the u flag read it)."""
+    return f"\\u{code:04x}" if code <= 0xFFFF else chr(code)
+
+
+VISIBLE_PATTERN = "[^{}]".format(
+    "".join(_class_char(lo) + (f"-{_class_char(hi)}" if hi > lo else "") for lo, hi in _INVISIBLE_RANGES)
+)
+_VISIBLE = re.compile(VISIBLE_PATTERN)
+BLANK_PROBLEM = (
+    "text has nothing to read: only whitespace or invisible characters (controls such as NUL, zero-width "
+    "spaces, BOM, private-use characters, lone combining marks)"
+)
+
+
 def _not_blank(text: str) -> str:
-    if not text.strip():
-        raise ValueError("text is empty or only whitespace")
+    if not _VISIBLE.search(text):
+        raise ValueError(BLANK_PROBLEM)
     return text
+
+
+def _no_null(value: Any) -> Any:
+    # An explicit null is refused rather than read as absent: the schema says a string (or a list).
+    if value is None:
+        raise ValueError("null is not allowed: leave the key out")
+    return value
+
+
+def _exactly_one_in_schema(schema: dict[str, Any]) -> None:
+    """The rule `_exactly_one` checks, published in the JSON Schema so generated clients know it."""
+    schema["oneOf"] = [{"required": ["text"]}, {"required": ["texts"]}]
+    for name in ("text", "texts"):
+        schema["properties"][name].pop("default", None)  # absent, not null
 
 
 Text = Annotated[
     str,
     StringConstraints(min_length=1, max_length=_settings.max_text_chars),
     AfterValidator(_not_blank),
-    Field(description=f"A review, 1 to {_settings.max_text_chars} characters, not only whitespace."),
+    Field(
+        description=f"A review, 1 to {_settings.max_text_chars} characters, with at least one visible "
+        "character (not only whitespace, controls, zero-width or format characters).",
+        json_schema_extra={"pattern": VISIBLE_PATTERN},
+    ),
+]
+Texts = Annotated[
+    list[Text],
+    Field(
+        min_length=1,
+        max_length=_settings.max_texts,
+        description=f"1 to {_settings.max_texts} reviews, answered in the same order.",
+    ),
 ]
 
 
@@ -41,15 +129,13 @@ class PredictRequest(BaseModel):
     """`{"text": ...}` for one review or `{"texts": [...]}` for a batch; exactly one of the two."""
 
     # Strict: JSON types as sent, so "yes" or 1 is not taken for a boolean (lax mode would coerce it).
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=_exactly_one_in_schema)
 
-    text: Text | None = None
-    texts: list[Text] | None = Field(
-        default=None,
-        min_length=1,
-        max_length=_settings.max_texts,
-        description=f"1 to {_settings.max_texts} reviews, answered in the same order.",
-    )
+    # None marks an absent key and is never validated (pydantic skips defaults); a null sent for either key
+    # is refused by _no_null. Not `| None`: the schema would then offer null, and each error would be
+    # reported once per union member.
+    text: Annotated[Text, BeforeValidator(_no_null)] = None  # type: ignore[assignment]
+    texts: Annotated[Texts, BeforeValidator(_no_null)] = None  # type: ignore[assignment]
     all_scores: bool = Field(default=False, description="Also return every label's probability.")
 
     @model_validator(mode="after")
@@ -101,12 +187,17 @@ class HealthResponse(BaseModel):
 
 
 class ErrorResponse(BaseModel):
-    """Every 4xx/5xx body: a sentence for humans, details per field for programs."""
+    """Every 4xx/5xx body: a sentence for humans, details per field for programs; bounded in size."""
 
     statusCode: int  # noqa: N815 - the API's JSON key, as Powertools' own error bodies spell it
     message: str
-    errors: list[dict[str, Any]] | None = None
+    errors: list[dict[str, Any]] | None = Field(
+        default=None, description="The first problems (at most 10), each a field and what is wrong with it."
+    )
     requestId: str | None = None  # noqa: N815
+    errorCount: int | None = Field(  # noqa: N815
+        default=None, description="How many problems there were in all, when `errors` lists only the first."
+    )
 
 
 def parse_json_body(body: str) -> Any:
