@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from tests.handler.conftest import answer
 
-def test_direct_invoke_returns_predictions(app, context):
-    result = app.lambda_handler({"texts": ["love it", "hate it"]}, context)
-    assert [p["windows"] for p in result["predictions"]] == [1, 1]
-    assert result["model"] == app.get_classifier().model_id
+
+def test_direct_invoke_answers_as_the_http_api_does(app, make_event, context):
+    """The same request over API Gateway and as a direct invoke: the same answer, bit for bit."""
+    body = {"texts": ["love it", "hate it", " ".join(["the jar is sturdy and the motor is strong"] * 40)]}
+    status, _, over_http = answer(app, make_event("POST", "/predict", json.dumps(body), b64=False), context)
+    assert status == 200
+    direct = app.lambda_handler(body, context)
+    assert direct == over_http
+    assert [p["windows"] for p in direct["predictions"]][:2] == [1, 1]
+    assert direct["predictions"][2]["windows"] > 1
 
 
 def test_direct_invoke_single_text_with_all_scores(app, context):
     (prediction,) = app.lambda_handler({"text": "love it", "all_scores": True}, context)["predictions"]
-    assert max(prediction["scores"].values()) == pytest.approx(prediction["score"])
+    scores = prediction["scores"]
+    assert sum(scores.values()) == pytest.approx(1.0)
+    assert prediction["label"] == max(scores, key=scores.get)
+    alone = app.lambda_handler({"texts": ["love it"]}, context)["predictions"][0]
+    assert (alone["label"], alone["score"]) == (prediction["label"], prediction["score"])
 
 
 @pytest.mark.parametrize(
@@ -27,6 +40,10 @@ def test_direct_invoke_bad_payload_is_422_body(app, context, event):
 
 
 def test_direct_invoke_internal_error_is_500_body(app, context, monkeypatch):
+    """The model call fails: injected, because no request reaches a real failure here. Every input the API
+    accepts is answered (test_properties.py), and an artifact that is missing, corrupt or breaks the contract
+    is refused when the function starts (test_imports.py), before any request."""
+
     def explode(_windows):
         raise RuntimeError("boom")
 
