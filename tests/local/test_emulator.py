@@ -52,6 +52,21 @@ def test_cold_start_then_warm_invokes(tiny_artifact, tmp_path):
     predicted = [r for r in log_records(text) if r["message"] == "predicted"]
     assert [r["cold_start"] for r in predicted] == [True, False, False]
     assert "works great" not in text
+    # capture_cold_start_metric: one ColdStart metric, emitted by the first invoke only (before its request
+    # metrics), in its own EMF blob whose dimensions are the function name and the service.
+    blobs = [json.loads(line) for line in text.splitlines() if line.startswith('{"_aws"')]
+    assert ["ColdStart" in blob for blob in blobs] == [True, False, False, False]
+    cold = blobs[0]
+    assert cold["ColdStart"] == [1.0]
+    assert cold["_aws"]["CloudWatchMetrics"] == [
+        {
+            "Namespace": "SentimentApi",
+            "Dimensions": [["function_name", "service"]],
+            "Metrics": [{"Name": "ColdStart", "Unit": "Count"}],
+        }
+    ]
+    assert (cold["function_name"], cold["service"]) == (predicted[0]["function_name"], "sentiment-api")
+    assert all(blob["TextsPerRequest"] == [2.0] for blob in blobs[1:])  # each invoke's own metrics
 
 
 def test_busy_port_is_a_clear_error(tiny_artifact, function):
