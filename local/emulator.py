@@ -26,6 +26,7 @@ from typing import IO, Any
 SAM_CLI_VERSION = "1.170.0"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CACHE_DIR = REPO_ROOT / "build" / "cache"
+STARTS = 3  # tries to start the emulator on free ports that another process may take first
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 HANDLER = "handler.app.lambda_handler"
 _ARCHES = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}
@@ -180,31 +181,38 @@ def running_function(
     Raises:
         EmulatorError: the binary is unavailable, or the emulator exited or never listened.
     """
-    # Checked first: otherwise another server on that port would answer the readiness probe.
-    port = free_port(port or 0)
-    # RIE's internal Runtime API defaults to a fixed port (9001); pick a free one so emulators can coexist.
-    command = [
-        str(ensure_rie()),
-        "--runtime-interface-emulator-address",
-        f"127.0.0.1:{port}",
-        "--runtime-api-address",
-        f"127.0.0.1:{free_port()}",
-        python,
-        "-m",
-        "awslambdaric",
-        handler,
-    ]
     environment = {**os.environ, "LAMBDA_TASK_ROOT": str(cwd), **(env or {})}
-    process = subprocess.Popen(
-        command, cwd=cwd, env=environment, stdout=stdout, stderr=subprocess.STDOUT if stdout else None
-    )
-    try:
-        wait_listening(port, process, startup_timeout)
-        yield RunningFunction(port=port, process=process)
-    finally:
-        process.terminate()
+    starts = 1 if port else STARTS
+    for start in range(1, starts + 1):
+        # Checked first: otherwise another server on that port would answer the readiness probe.
+        chosen = free_port(port or 0)
+        # RIE's internal Runtime API defaults to a fixed port (9001); pick a free one so emulators coexist.
+        command = [str(ensure_rie()), "--runtime-interface-emulator-address", f"127.0.0.1:{chosen}"]
+        command += ["--runtime-api-address", f"127.0.0.1:{free_port()}"]
+        command += [python, "-m", "awslambdaric", handler]
+        process = subprocess.Popen(
+            command, cwd=cwd, env=environment, stdout=stdout, stderr=subprocess.STDOUT if stdout else None
+        )
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            wait_listening(chosen, process, startup_timeout)
+            break
+        except EmulatorError:
+            exited = process.poll() is not None
+            stop(process)
+            # A port free when picked can be taken before RIE binds it (the emulator then exits): pick again.
+            if not exited or start == starts:
+                raise
+    try:
+        yield RunningFunction(port=chosen, process=process)
+    finally:
+        stop(process)
+
+
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL after 10 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
+import subprocess
 
 import pytest
 import urllib3
 
 from client.__main__ import main as client_main
 from client.calls import LOCAL_FUNCTION, ClientError, invoke_function, lambda_client
+from local import emulator
 from local.emulator import HANDLER, EmulatorError, ensure_rie, handler_env, rie_arch, running_function
 
 http = urllib3.PoolManager(retries=False, timeout=60)
@@ -75,6 +78,21 @@ def test_busy_port_is_a_clear_error(tiny_artifact, function):
         running_function(HANDLER, env=handler_env(tiny_artifact), port=function.port),
     ):
         pass
+
+
+def test_a_port_taken_between_pick_and_bind_is_picked_again(tiny_artifact, monkeypatch):
+    """The free_port race, scheduled: the first port picked is bound by another socket before RIE binds it,
+    so RIE really fails to bind and exits; the emulator is started again on other ports. (Only the order is
+    forced, by handing out that port first; the bind failure is RIE's own.)"""
+    real_free_port = emulator.free_port
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))  # bound, not listening: the readiness probe cannot mistake it for RIE
+        taken = blocker.getsockname()[1]
+        picks = iter([taken])
+        monkeypatch.setattr(emulator, "free_port", lambda port=0: next(picks, None) or real_free_port(port))
+        with running_function(HANDLER, env=handler_env(tiny_artifact), stdout=subprocess.DEVNULL) as fn:
+            assert fn.port != taken
+            assert fn.invoke({"texts": ["fine"]})["predictions"]
 
 
 def test_boto3_invoke(function):
