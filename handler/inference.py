@@ -10,11 +10,13 @@ what it costs: handler/README.md, "Same text, same answer").
 
 An artifact may add an n-gram model (`ngrams.onnx`, written by export/ngrams.py): a linear model over the
 unigrams and bigrams of the whole text's token ids, blended with the windows' probabilities by a weight the
-manifest records (`blend`).
+manifest records (`blend`). The handler scores it sparsely (handler/ngrams.py: the same function, at a cost
+in proportion to the text), from the token ids of the windows: each text is tokenized once.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,6 +39,7 @@ from handler.artifact import (
     read_ngrams,
     read_tokenizer,
 )
+from handler.ngrams import SparseNgrams
 
 __all__ = ["ARTIFACT_FILES", "Classifier", "NgramModel", "Prediction", "Windows", "available_cpus", "blend"]
 
@@ -131,7 +134,8 @@ def ngram_ids(tokenizer: Tokenizer, texts: Sequence[str]) -> list[list[int]]:
 
 
 class NgramModel:
-    """ngrams.onnx (token ids [1, n] -> logits [1, labels]), its tokenizer, and its blend weight."""
+    """ngrams.onnx run by onnxruntime (token ids [1, n] -> logits [1, labels]), its tokenizer, and its blend
+    weight: the reference export/ checks against scikit-learn; the handler serves SparseNgrams."""
 
     def __init__(
         self, tokenizer: Tokenizer, session: ort.InferenceSession, weight: float, labels: int
@@ -170,7 +174,7 @@ class Classifier:
         session: ort.InferenceSession,
         manifest: dict[str, Any],
         labels,
-        ngrams: NgramModel | None = None,
+        ngrams: SparseNgrams | NgramModel | None = None,
     ):
         self.tokenizer = tokenizer
         self.tokenizer.no_padding()  # windows run one by one (see the module docstring): nothing to pad
@@ -180,6 +184,7 @@ class Classifier:
         self.labels: tuple[str, ...] = tuple(labels)
         self.max_windows = int(manifest["max_windows"])
         self._input_fields = {i.name: _ENCODING_FIELDS[i.name] for i in session.get_inputs()}
+        self._stride = int((tokenizer.truncation or {}).get("stride", 0))
 
     @classmethod
     def from_dir(cls, path: str | os.PathLike[str], *, threads: int | None = None) -> Classifier:
@@ -203,7 +208,7 @@ class Classifier:
         if (entry := read_ngrams(root, manifest)) is not None:
             path, weight = entry
             with loading(path):
-                ngrams = NgramModel(tokenizer, onnx_session(path, threads), weight, len(labels))
+                ngrams = SparseNgrams(path, tokenizer.get_vocab_size(), len(labels), weight)
         return cls(tokenizer, session, manifest, labels, ngrams)
 
     @property
@@ -212,11 +217,13 @@ class Classifier:
         return model_id(self.manifest)
 
     def encode(self, texts: Sequence[str]) -> Windows:
-        """Tokenize texts into windows, keeping at most max_windows per text (the first ones)."""
+        """Tokenize texts into windows, keeping at most max_windows per text (the first ones); with an n-gram
+        model, also each whole text's token ids, from all its windows (one tokenization serves both)."""
         rows: list[Encoding] = []
         owner: list[int] = []
         counts: list[int] = []
         truncated: list[bool] = []
+        ngram_feeds: list[dict[str, np.ndarray]] = []
         for index, encoding in enumerate(self.tokenizer.encode_batch(list(texts))):
             windows = [encoding, *encoding.overflowing]
             kept = windows[: self.max_windows]
@@ -224,6 +231,8 @@ class Classifier:
             owner.extend([index] * len(kept))
             counts.append(len(kept))
             truncated.append(len(windows) > len(kept))
+            if self.ngrams is not None:
+                ngram_feeds.append({"input_ids": self.text_ids(windows).reshape(1, -1)})
         feeds = [
             {
                 name: np.asarray([getattr(row, field)], dtype=np.int64)
@@ -236,8 +245,21 @@ class Classifier:
             np.asarray(owner),
             np.asarray(counts),
             np.asarray(truncated, dtype=bool),
-            self.ngrams.feeds(texts) if self.ngrams is not None else [],
+            ngram_feeds,
         )
+
+    def text_ids(self, windows: Sequence[Encoding]) -> np.ndarray:
+        """A whole text's token ids without special tokens (`ngram_ids`), from all its windows: each
+        window's own tokens (sequence 0, wherever the post-processor put the special ones), and every window
+        after the first repeats `stride` tokens of the one before."""
+        parts = []
+        for number, window in enumerate(windows):
+            sequence = window.sequence_ids
+            if 0 not in sequence:  # a text without tokens: special tokens only
+                continue
+            start, stop = sequence.index(0), len(sequence) - sequence[::-1].index(0)
+            parts.append(window.ids[start + (self._stride if number else 0) : stop])
+        return np.fromiter(itertools.chain.from_iterable(parts), dtype=np.int64)
 
     def probabilities(self, windows: Windows) -> np.ndarray:
         """Run the model on every window and average each text's window probabilities -> [texts, labels],

@@ -1,0 +1,151 @@
+"""The n-gram model of ngrams.onnx, scored sparsely: cost in proportion to the text, not to the vocabulary.
+
+ngrams.onnx (export/ngrams.py) is TfIdfVectorizer over the token ids, sublinear term frequency, idf, L2
+normalisation and a linear layer. Run by onnxruntime, TfIdfVectorizer writes a dense row of every n-gram
+kept (120,870 on the default data) and the rest of the graph works on that row: about 1 ms a text, however
+short. A text has at most a few thousand n-grams, so this module reads the graph's pool, indexes, idf,
+weights and bias once at load and computes the same function over the n-grams the text has.
+
+The file stays the contract: the graph is read with protobuf (which onnxruntime already needs) through the
+few ONNX message fields used here, and refused unless its nodes are the ones export/ngrams.py writes, so a
+changed graph fails at init rather than being scored as something else. tests/handler/test_ngram_sparse.py
+holds this to onnxruntime's answer on real texts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+# The op types of export/ngrams.py's graph, in order: any other graph is refused.
+GRAPH_OPS = (
+    "TfIdfVectorizer",
+    "Max",
+    "Log",
+    "Greater",
+    "Cast",
+    "Add",
+    "Mul",
+    "Mul",
+    "ReduceSum",
+    "Sqrt",
+    "Max",
+    "Div",
+    "MatMul",
+    "Add",
+)
+_FLOAT = 1  # TensorProto.FLOAT
+# (message, [(field, number, type, repeated)]) of onnx.proto, the fields read here; protobuf skips the rest.
+_I64, _I32, _F32, _STR, _BYTES, _MSG = 3, 5, 2, 9, 12, 11
+_SCHEMA = {
+    "Tensor": [("dims", 1, _I64, True), ("data_type", 2, _I32, False), ("float_data", 4, _F32, True),
+               ("name", 8, _STR, False), ("raw_data", 9, _BYTES, False)],
+    "Attribute": [("name", 1, _STR, False), ("i", 3, _I64, False), ("s", 4, _BYTES, False),
+                  ("ints", 8, _I64, True)],
+    "Node": [("input", 1, _STR, True), ("op_type", 4, _STR, False), ("attribute", 5, ".Attribute", True)],
+    "ValueInfo": [("name", 1, _STR, False)],
+    "Graph": [("node", 1, ".Node", True), ("initializer", 5, ".Tensor", True),
+              ("input", 11, ".ValueInfo", True), ("output", 12, ".ValueInfo", True)],
+    "Model": [("graph", 7, ".Graph", False)],
+}  # fmt: skip
+
+
+def _model_class() -> type:
+    """The ModelProto subset as a protobuf class, built from _SCHEMA (no onnx package in the image)."""
+    package = "sentiment_onnx_subset"
+    file = descriptor_pb2.FileDescriptorProto(name=f"{package}.proto", package=package, syntax="proto2")
+    for message, fields in _SCHEMA.items():
+        proto = file.message_type.add(name=message)
+        for name, number, kind, repeated in fields:
+            field = proto.field.add(name=name, number=number, label=3 if repeated else 1)
+            if isinstance(kind, str):
+                field.type, field.type_name = _MSG, f".{package}{kind}"
+            else:
+                field.type = kind
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(file)
+    return message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{package}.Model"))
+
+
+def _array(tensor) -> np.ndarray:
+    if tensor.data_type != _FLOAT:
+        raise ValueError(f"initializer {tensor.name} is not float32")
+    values = np.frombuffer(tensor.raw_data, np.float32) if tensor.raw_data else np.asarray(tensor.float_data)
+    return values.astype(np.float64).reshape(tuple(tensor.dims))
+
+
+class SparseNgrams:
+    """ngrams.onnx's function over a text's own n-grams: token ids -> logits [labels]."""
+
+    def __init__(self, path: Path, vocabulary: int, labels: int, weight: float) -> None:
+        """Read the graph's parameters.
+
+        Args:
+            path: ngrams.onnx.
+            vocabulary: the tokenizer's vocabulary size (every id is below it: the key of a bigram).
+            labels: the artifact's label count.
+            weight: the blend weight of the manifest.
+
+        Raises:
+            ValueError: the file is not export/ngrams.py's graph for `labels` labels.
+            OSError: the file cannot be read (protobuf's DecodeError for a corrupt one).
+        """
+        model = _model_class().FromString(Path(path).read_bytes())
+        graph = model.graph
+        inputs = [i.name for i in graph.input]
+        ops = tuple(node.op_type for node in graph.node)
+        tensors = {t.name: t for t in graph.initializer}
+        weights = _array(tensors["weights"]) if "weights" in tensors else None
+        if inputs != ["input_ids"] or ops != GRAPH_OPS or weights is None or weights.shape[1:] != (labels,):
+            raise ValueError(
+                f"not an n-gram model for {labels} labels: inputs {inputs}, ops {list(ops)} (want input_ids "
+                f"-> export/ngrams.py's graph -> logits [1, {labels}])"
+            )
+        attributes = {a.name: a for a in graph.node[0].attribute}
+        if attributes["mode"].s != b"TF" or attributes["max_skip_count"].i != 0:
+            raise ValueError("TfIdfVectorizer must count contiguous n-grams (mode TF, max_skip_count 0)")
+        self.vocabulary = vocabulary
+        self.keys, self.columns = self._index(
+            np.asarray(attributes["pool_int64s"].ints, np.int64),
+            list(attributes["ngram_counts"].ints),
+            np.asarray(attributes["ngram_indexes"].ints, np.int64),
+        )
+        self.idf = _array(tensors["idf"])
+        self.weights = weights
+        self.bias = _array(tensors["bias"])
+        self.weight = weight
+
+    def _index(self, pool: np.ndarray, starts: list[int], indexes: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Every n-gram of the pool as one int64 key (unigram: its id; bigram (a, b): (a + 1) * V + b),
+        sorted, with its output column: a text's n-grams are then found by binary search."""
+        if len(starts) > 2 or (starts and starts[0] != 0):
+            raise ValueError(f"only unigrams and bigrams are supported, ngram_counts {starts}")
+        unigrams = starts[1] if len(starts) > 1 else len(pool)
+        bigrams = pool[unigrams:].reshape(-1, 2)
+        keys = np.concatenate([pool[:unigrams], (bigrams[:, 0] + 1) * self.vocabulary + bigrams[:, 1]])
+        order = np.argsort(keys, kind="stable")
+        # A last key above any n-gram's: a binary search then always lands inside the array.
+        return np.append(keys[order], np.iinfo(np.int64).max), np.append(indexes[order], -1)
+
+    def text_logits(self, ids: np.ndarray) -> np.ndarray:
+        """One text's logits [labels] from its token ids (no special tokens)."""
+        keys = np.sort(np.concatenate([ids, (ids[:-1] + 1) * self.vocabulary + ids[1:]]))
+        # Each distinct n-gram and its count, from where runs of equal keys start (np.unique costs 3x more).
+        starts = np.ones(len(keys) + 1, dtype=bool)
+        np.not_equal(keys[1:], keys[:-1], out=starts[1:-1])
+        bounds = np.flatnonzero(starts)
+        counts, keys = bounds[1:] - bounds[:-1], keys[bounds[:-1]]
+        found = np.searchsorted(self.keys, keys)
+        known = self.keys[found] == keys
+        columns = self.columns[found[known]]
+        tfidf = (1 + np.log(counts[known])) * self.idf[columns]
+        norm = max(float(np.sqrt(tfidf @ tfidf)), 1e-12)  # a text without known n-grams: all zero
+        return (tfidf / norm) @ self.weights[columns] + self.bias
+
+    def logits(self, feeds: Sequence[dict[str, np.ndarray]]) -> np.ndarray:
+        """[texts, labels] logits, from one `{"input_ids": [1, n]}` feed per text (NgramModel's form)."""
+        rows = [self.text_logits(feed["input_ids"].reshape(-1)) for feed in feeds]
+        return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(self.bias))
