@@ -2,14 +2,78 @@
 
 Service name and metrics namespace come from POWERTOOLS_SERVICE_NAME and POWERTOOLS_METRICS_NAMESPACE
 (set by the CDK stack and by `make serve`), never from code.
+
+Tracing: the function runs with X-Ray active tracing, so Lambda records every invocation's segments
+(initialization, invocation, overhead) with no SDK in the function. Powertools' Tracer adds subsegments
+(`## lambda_handler`, `## tokenize`, `## inference`) through the AWS X-Ray SDK, which is in maintenance mode
+and costs about 300 ms of cold start to import (it brings botocore) and 37 MB of image. So subsegments are
+opt-in (SENTIMENT_TRACE_SUBSEGMENTS=true, with aws-xray-sdk added to the image); by default the Tracer has a
+provider that records nothing and the SDK is never imported.
 """
 
+from __future__ import annotations
+
+import os
 import warnings
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.shared.functions import strtobool
+from aws_lambda_powertools.tracing.base import BaseProvider, BaseSegment
+
+TRACE_SUBSEGMENTS_ENV = "SENTIMENT_TRACE_SUBSEGMENTS"
+
+
+class _NoSegment(BaseSegment):
+    """What a subsegment is when none is recorded: every call does nothing."""
+
+    def close(self, end_time: int | None = None) -> None: ...
+    def add_subsegment(self, subsegment: Any) -> None: ...
+    def remove_subsegment(self, subsegment: Any) -> None: ...
+    def put_annotation(self, key: str, value: Any) -> None: ...
+    def put_metadata(self, key: str, value: Any, namespace: str = "default") -> None: ...
+    def add_exception(self, exception: BaseException, stack: Any, remote: bool = False) -> None: ...
+
+
+class LambdaSegmentsOnly(BaseProvider):
+    """A Tracer provider that adds nothing to the segments Lambda's active tracing records."""
+
+    @contextmanager
+    def in_subsegment(self, name: str | None = None, **kwargs: Any) -> Iterator[BaseSegment]:
+        yield _NoSegment()
+
+    @asynccontextmanager
+    async def in_subsegment_async(self, name: str | None = None, **kwargs: Any) -> AsyncIterator[BaseSegment]:
+        yield _NoSegment()
+
+    def put_annotation(self, key: str, value: Any) -> None: ...
+    def put_metadata(self, key: str, value: Any, namespace: str = "default") -> None: ...
+    def patch(self, modules: Sequence[str]) -> None: ...
+    def patch_all(self) -> None: ...
+
+
+def make_tracer() -> Tracer:
+    """Powertools' X-Ray Tracer when SENTIMENT_TRACE_SUBSEGMENTS is true, else one that imports no SDK.
+
+    Raises:
+        ValueError: SENTIMENT_TRACE_SUBSEGMENTS is not a boolean word.
+        ModuleNotFoundError: subsegments asked for, but aws-xray-sdk is not installed.
+    """
+    if strtobool(os.environ.get(TRACE_SUBSEGMENTS_ENV, "false")):
+        try:
+            import aws_xray_sdk  # noqa: F401  (Tracer imports it lazily: fail here, with the fix)
+        except ModuleNotFoundError as exc:
+            raise ModuleNotFoundError(
+                f"{TRACE_SUBSEGMENTS_ENV}=true needs aws-xray-sdk: add it to requirements/runtime.lock"
+            ) from exc
+        return Tracer()
+    return Tracer(provider=LambdaSegmentsOnly(), disabled=False, auto_patch=False)
+
 
 logger = Logger()
-tracer = Tracer()
+tracer = make_tracer()
 metrics = Metrics()
 
 # /health, /model and the docs emit no metrics by design; Powertools would warn on every such request.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from pathlib import Path
 
@@ -14,6 +15,16 @@ _PER_TEXT_BYTES = 16  # quotes, comma and indentation around each text
 _ENVELOPE_BYTES = 1024  # keys, brackets and whitespace of the request object
 # Lambda refuses a synchronous event over 6 MB, and API Gateway may put the body in it base64-encoded (x 4/3).
 LARGEST_BODY_BYTES = 4_500_000
+# Lambda gives a function CPU time in proportion to its memory, one vCPU's worth per 1,769 MB, yet shows it
+# 2 vCPUs at every size up to 3,008 MB: two ORT threads on 1.2 vCPUs (2,048 MB) contend for the share.
+MB_PER_VCPU = 1769
+
+
+def lambda_threads() -> int | None:
+    """ORT intra-op threads for the vCPUs this Lambda's memory size pays for (at least 1); None outside
+    Lambda (AWS_LAMBDA_FUNCTION_MEMORY_SIZE unset), where the loader uses every CPU the process may."""
+    memory = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "").strip()
+    return max(1, int(memory) // MB_PER_VCPU) if memory else None
 
 
 class Settings(BaseSettings):
@@ -40,7 +51,10 @@ class Settings(BaseSettings):
         "sets it together with the API's preflight answers.",
     )
     ort_threads: int | None = Field(
-        default=None, ge=1, description="onnxruntime intra-op threads; default: the CPUs Lambda gives."
+        default_factory=lambda_threads,
+        ge=1,
+        description="onnxruntime intra-op threads; default: one per 1,769 MB of Lambda memory (at least 1), "
+        "or outside Lambda the CPUs this process may use.",
     )
 
     @property

@@ -157,8 +157,8 @@ def test_front_serves_swagger_ui(front):
 
 
 def test_tracing_wraps_tokenize_and_inference(tiny_artifact, tmp_path):
-    # With no X-Ray daemon the SDK discards each subsegment and says so by name: proof they were opened.
-    env = handler_env(tiny_artifact, POWERTOOLS_TRACE_DISABLED="false")
+    # Subsegments are opt-in; with no X-Ray daemon the SDK discards each one by name: proof they were opened.
+    env = handler_env(tiny_artifact, POWERTOOLS_TRACE_DISABLED="false", SENTIMENT_TRACE_SUBSEGMENTS="true")
     log_path = tmp_path / "emulator.log"
     with log_path.open("w") as log, running_function(HANDLER, env=env, stdout=log) as fn:
         assert fn.invoke({"texts": ["fine"]})["predictions"]
