@@ -22,16 +22,27 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handler import direct, error_mapping
 from handler.envelopes import Entry, HttpEvent, RestEvent, checked
+from handler.inference import Classifier
 from handler.models import parse_json_body
 from handler.observability import logger, metrics, tracer
 from handler.routes import get_classifier, router
 from handler.settings import get_settings
 
-OPENAPI = {
-    "title": "Sentiment API",
-    "version": "1.0.0",
-    "description": "Sentiment of product reviews (POSITIVE / NEGATIVE) by an int8 ONNX model.",
-}
+
+def _describe(classifier: Classifier) -> str:
+    """The API's description, naming the served model's labels and how it answers (from the manifest)."""
+    labels = " / ".join(classifier.labels)
+    if classifier.multi_label:
+        how = f"Multi-label: each label scored alone; `labels` lists those at or over {classifier.threshold}"
+    else:
+        how = "One label per review: `label` is the most probable, `score` its probability"
+    return (
+        f"Sentiment of product reviews by {classifier.model_id}, an int8 ONNX model. Labels: {labels}. {how}."
+    )
+
+
+# At init: the first request pays no load time, and a broken artifact fails the init.
+OPENAPI = {"title": "Sentiment API", "version": "1.0.0", "description": _describe(get_classifier())}
 
 
 def _cors() -> CORSConfig | None:
@@ -79,7 +90,6 @@ rest = _build(
 http = _build(
     APIGatewayHttpResolver(cors=_cors(), enable_validation=True, json_body_deserializer=parse_json_body)
 )
-get_classifier()  # at init: the first request pays no load time, and a broken artifact fails the init
 
 
 _REST = checked(RestEvent, rest.resolve, "API Gateway REST event")

@@ -93,17 +93,43 @@ def read_labels(root: Path, manifest: dict[str, Any]) -> tuple[str, ...]:
     return labels
 
 
+PROBLEM_TYPES = ("single_label_classification", "multi_label_classification")
+
+
+def read_problem(manifest: dict[str, Any]) -> tuple[bool, float]:
+    """(multi-label?, threshold): softmax over the labels, or each label's sigmoid against the threshold.
+
+    An artifact without `problem_type` predates multi-label models: single-label.
+
+    Raises:
+        ArtifactError: an unknown problem type, or a multi-label threshold outside (0, 1).
+    """
+    problem = manifest.get("problem_type", PROBLEM_TYPES[0])
+    if problem not in PROBLEM_TYPES:
+        raise ArtifactError(f"manifest.json: problem_type must be one of {PROBLEM_TYPES}, got {problem!r}")
+    if problem == PROBLEM_TYPES[0]:
+        return False, 0.5
+    threshold = manifest.get("threshold")
+    if type(threshold) not in (int, float) or not 0 < threshold < 1:
+        raise ArtifactError(f"manifest.json: a multi-label threshold must be in (0, 1), got {threshold!r}")
+    return True, float(threshold)
+
+
 def read_ngrams(root: Path, manifest: dict[str, Any]) -> tuple[Path, float] | None:
     """The n-gram model's file and blend weight (manifest key "ngrams"), or None: it is optional.
 
     Raises:
-        ArtifactError: the entry names a file the manifest does not list (so its size went unchecked), or a
-            weight outside (0, 1].
+        ArtifactError: the entry names a file the manifest does not list (so its size went unchecked), a
+            weight outside (0, 1], or the model is multi-label.
     """
     entry = manifest.get("ngrams")
     if entry is None:
         return None
     where = root / "manifest.json"
+    if read_problem(manifest)[0]:
+        raise ArtifactError(
+            f"{where}: an n-gram model blends single-label answers; this model is multi-label"
+        )
     name, weight = (entry.get("file"), entry.get("weight")) if isinstance(entry, dict) else (None, None)
     if not isinstance(name, str) or name not in manifest["files"]:
         raise ArtifactError(f"{where}: ngrams.file must name a file listed under files, got {name!r}")

@@ -8,6 +8,9 @@ Each window is scored in its own ONNX run, unpadded: dynamic int8 quantization p
 per tensor, so in a padded batch a text's answer would depend on the rest of the request (measured, and
 what it costs: handler/README.md, "Same text, same answer").
 
+A single-label model's windows are scored with softmax, a multi-label model's with sigmoid (each label on
+its own, answered when it reaches the manifest's threshold); the manifest's `problem_type` says which.
+
 An artifact may add an n-gram model (`ngrams.onnx`, written by export/ngrams.py): a linear model over the
 unigrams and bigrams of the whole text's token ids, blended with the windows' probabilities by a weight the
 manifest records (`blend`). The handler scores it sparsely (handler/ngrams.py: the same function, at a cost
@@ -37,6 +40,7 @@ from handler.artifact import (
     read_labels,
     read_manifest,
     read_ngrams,
+    read_problem,
     read_tokenizer,
 )
 from handler.ngrams import SparseNgrams
@@ -46,13 +50,15 @@ __all__ = ["ARTIFACT_FILES", "Classifier", "NgramModel", "Prediction", "Windows"
 
 @dataclass(frozen=True)
 class Prediction:
-    """One text's answer: the winning label, every label's probability and how many windows made it."""
+    """One text's answer: the winning label, every label's probability and how many windows made it;
+    for a multi-label model also every label at or over the threshold, most probable first."""
 
     label: str
     score: float
     scores: dict[str, float]
     windows: int
     truncated: bool
+    labels: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -98,14 +104,23 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return np.exp(log_softmax(logits))
 
 
-def average_by_text(logits: np.ndarray, owner: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """[windows, labels] logits -> [texts, labels] probabilities: each text's windows' softmax, averaged.
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    """Element-wise logistic function in float64, without overflow for large |logits|."""
+    logits = logits.astype(np.float64)
+    return np.exp(-np.logaddexp(0, -logits))
+
+
+def average_by_text(
+    logits: np.ndarray, owner: np.ndarray, counts: np.ndarray, *, multi_label: bool = False
+) -> np.ndarray:
+    """[windows, labels] logits -> [texts, labels] probabilities: each text's windows' softmax (sigmoid for
+    a multi-label model), averaged.
 
     The one rule that scores a long text; fine-tuning picks its epoch with it too, so that the epoch kept is
     the one that serves best.
     """
     sums = np.zeros((len(counts), logits.shape[1]), dtype=np.float64)
-    np.add.at(sums, owner, softmax(logits))
+    np.add.at(sums, owner, sigmoid(logits) if multi_label else softmax(logits))
     return sums / counts[:, None]
 
 
@@ -183,6 +198,7 @@ class Classifier:
         self.manifest = manifest
         self.labels: tuple[str, ...] = tuple(labels)
         self.max_windows = int(manifest["max_windows"])
+        self.multi_label, self.threshold = read_problem(manifest)
         self._input_fields = {i.name: _ENCODING_FIELDS[i.name] for i in session.get_inputs()}
         self._stride = int((tokenizer.truncation or {}).get("stride", 0))
 
@@ -273,7 +289,9 @@ class Classifier:
 
     def window_probabilities(self, windows: Windows) -> np.ndarray:
         """The transformer's answer alone: each text's window probabilities averaged -> [texts, labels]."""
-        return average_by_text(self.logits(windows), windows.owner, windows.counts)
+        return average_by_text(
+            self.logits(windows), windows.owner, windows.counts, multi_label=self.multi_label
+        )
 
     def logits(self, windows: Windows) -> np.ndarray:
         """Model logits [windows, labels], one ONNX run per window: no window's answer depends on another's,
@@ -290,9 +308,14 @@ class Classifier:
                 scores={label: float(p) for label, p in zip(self.labels, row, strict=True)},
                 windows=int(count),
                 truncated=bool(cut),
+                labels=self.over_threshold(row) if self.multi_label else None,
             )
             for row, count, cut in zip(probs, windows.counts, windows.truncated, strict=True)
         ]
+
+    def over_threshold(self, row: np.ndarray) -> tuple[str, ...]:
+        """A multi-label answer: every label whose probability reaches the threshold, most probable first."""
+        return tuple(self.labels[k] for k in np.argsort(-row, kind="stable") if row[k] >= self.threshold)
 
     def classify(self, texts: Sequence[str]) -> list[Prediction]:
         """Tokenize and score texts in one call, for callers that need neither step alone."""

@@ -153,19 +153,25 @@ class PredictRequest(BaseModel):
 class PredictionOut(BaseModel):
     """One review's answer; `windows` > 1 when the review was longer than the model's max length."""
 
-    label: str = Field(description="The most probable label, e.g. POSITIVE.")
+    label: str = Field(description="The most probable label (GET /model lists the model's labels).")
     score: float = Field(ge=0, le=1, description="Probability of that label, averaged over the windows.")
     windows: int = Field(ge=1, description="Overlapping token windows the review was split into.")
     truncated: bool = Field(description="True if windows past the cap were dropped (unread)")
     scores: dict[str, float] | None = Field(default=None, description="Every label's probability, if asked.")
+    labels: list[str] | None = Field(
+        default=None,
+        description="Multi-label models only: every label whose probability reaches the model's threshold, "
+        "most probable first (may be empty).",
+    )
 
     @model_serializer(mode="wrap")
-    def _omit_unasked_scores(self, serialize: SerializerFunctionWrapHandler):
-        # Without all_scores the key is left out rather than sent as null. No return annotation, so the
-        # OpenAPI schema stays the model's own instead of a bare object.
+    def _omit_absent_keys(self, serialize: SerializerFunctionWrapHandler):
+        # Without all_scores (or from a single-label model) the key is left out rather than sent as null. No
+        # return annotation, so the OpenAPI schema stays the model's own instead of a bare object.
         data = serialize(self)
-        if data.get("scores") is None:
-            data.pop("scores", None)
+        for key in ("scores", "labels"):
+            if data.get(key) is None:
+                data.pop(key, None)
         return data
 
 

@@ -56,6 +56,7 @@ def predict(request: PredictRequest) -> PredictResponse:
                 windows=p.windows,
                 truncated=p.truncated,
                 scores=p.scores if request.all_scores else None,
+                labels=list(p.labels) if p.labels is not None else None,
             )
             for p in predictions
         ],
