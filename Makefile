@@ -13,7 +13,15 @@ BASE_MODEL ?= default
 TRAIN_DATA ?= default
 DEV_DATA   ?= default
 MODEL_DIR  ?= build/model
-DATA       ?= ../shared/data/amazon-reviews/dev.jsonl
+DATA       ?=
+# Labels (empty: from the model or the data): LABELS=a,b,c names/orders the classes, LABEL_COLUMN=stars reads
+# another column, LABEL_MAP=stars-3 (or '1-2:negative,3:neutral,4-5:positive') maps raw values to classes,
+# FINE_TUNE=yes|no overrides the guess of whether BASE_MODEL already is a classifier.
+LABELS       ?=
+LABEL_COLUMN ?=
+LABEL_MAP    ?=
+FINE_TUNE    ?=
+label_flags   = $(if $(LABEL_COLUMN),--label-column '$(LABEL_COLUMN)') $(if $(LABEL_MAP),--label-map '$(LABEL_MAP)')
 
 # The Dockerfile (and .dockerignore) ship build/model, so a deploy cannot use another MODEL_DIR: refuse it
 # before anything is built, rather than building a model that the image would not contain.
@@ -59,14 +67,14 @@ test-slow: install image-deps ## the slow tests: image build with buildah and im
 
 .PHONY: model
 model: install ## fine-tune, export to ONNX, quantize to int8, gate on accuracy -> build/model
-	$(PY) -m export build --base-model $(BASE_MODEL) --train-data $(TRAIN_DATA) --dev-data $(DEV_DATA) --output $(MODEL_DIR)
+	$(PY) -m export build --base-model $(BASE_MODEL) --train-data $(TRAIN_DATA) --dev-data $(DEV_DATA) --output $(MODEL_DIR) $(label_flags) $(if $(LABELS),--labels '$(LABELS)') $(if $(filter yes,$(FINE_TUNE)),--fine-tune) $(if $(filter no,$(FINE_TUNE)),--no-fine-tune)
 
 $(MODEL_DIR)/manifest.json: | $(STAMP)
 	$(MAKE) model
 
 .PHONY: eval
-eval: install ## accuracy, F1 and confusion matrix of build/model on DATA -> build/reports/
-	$(PY) -m export evaluate --model $(MODEL_DIR) --data $(DATA)
+eval: install ## accuracy, macro-F1, per-class scores of build/model on every dev set (or DATA=file) -> build/reports/
+	$(PY) -m export evaluate --model $(MODEL_DIR) $(if $(DATA),--data $(DATA)) $(label_flags)
 
 .PHONY: serve
 serve: install $(MODEL_DIR)/manifest.json ## the handler under the Lambda emulator (:9000) + local API (:3000)

@@ -15,9 +15,10 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from bench.config import DEV_SETS
 from bench.errors import BenchError
-from export.data import LABELS, Examples, load_examples
+from export.data import Examples, load_examples
 from export.errors import DataError
-from export.evaluate import BATCH, evaluate, scores
+from export.evaluate import BATCH, evaluate, label_scores
+from export.labels import BINARY
 from handler.errors import ArtifactError
 
 # A predictor maps texts to label indices (0 = NEGATIVE, 1 = POSITIVE), the dev sets' convention.
@@ -29,7 +30,7 @@ def peer_predictor(checkpoint_dir: Path) -> Predictor:
     from bench.peer import classify, load_classifier
 
     classifier = load_classifier(checkpoint_dir)
-    return lambda texts: [LABELS.index(p["label"]) for p in classify(classifier, texts)]
+    return lambda texts: [BINARY.index(p["label"]) for p in classify(classifier, texts)]
 
 
 def vader_predictor() -> Predictor:
@@ -45,7 +46,7 @@ def predictor_scores(predict: Predictor, examples: Examples, desc: str) -> dict:
     for start in tqdm(range(0, len(order), BATCH), desc=desc, unit="batch", leave=False):
         rows = order[start : start + BATCH]
         predicted[rows] = predict([examples.texts[i] for i in rows])
-    return scores(np.asarray(examples.labels), predicted)
+    return label_scores(np.asarray(examples.labels), predicted, examples.names)
 
 
 def dev_sets(data_dir: Path, limit: int) -> dict[str, Examples]:

@@ -9,7 +9,6 @@ from dataclasses import replace
 from pathlib import Path
 
 from export.config import ExportConfig, field_specs
-from export.data import load_examples
 from export.errors import ExportError
 from handler.errors import SentimentError
 
@@ -23,6 +22,11 @@ def parser() -> argparse.ArgumentParser:
     build = commands.add_parser("build", help="fine-tune, export, quantize and gate -> artifact directory")
     build.add_argument("--config", type=Path, help="JSON file of settings; options given here override it")
     for name, kind, default, text in field_specs():
+        if name == "fine_tune":  # a pair of flags: --fine-tune / --no-fine-tune (default: auto)
+            flags = build.add_mutually_exclusive_group()
+            flags.add_argument("--fine-tune", dest=name, action="store_const", const="yes", help=text)
+            flags.add_argument("--no-fine-tune", dest=name, action="store_const", const="no")
+            continue
         # default=None marks "not given", so a --config file value is not overridden by a CLI default
         build.add_argument(
             f"--{name.replace('_', '-')}",
@@ -35,8 +39,14 @@ def parser() -> argparse.ArgumentParser:
         "evaluate", help="accuracy, F1, confusion matrix of an artifact on a data file"
     )
     evaluate.add_argument("--model", type=Path, default=Path("build/model"), help="artifact directory")
-    evaluate.add_argument("--data", required=True, help="labelled .jsonl/.csv/.parquet file or Hub data set")
+    evaluate.add_argument(
+        "--data",
+        help="labelled .jsonl/.csv/.parquet file or Hub data set (default: every dev set under "
+        "../shared/data, read against the model's labels: one table)",
+    )
     evaluate.add_argument("--reports-dir", type=Path, default=Path("build/reports"), help="where reports go")
+    evaluate.add_argument("--label-column", default="", help="column of the labels (as for build)")
+    evaluate.add_argument("--label-map", default="", help="raw value -> class (as for build)")
     return root
 
 
@@ -56,21 +66,12 @@ def run(args: argparse.Namespace) -> None:
 
         build(config)
         return
-    from export.evaluate import evaluate, write_report
+    from export.evaluate import evaluate_sets, table
 
-    data = load_examples(args.data)
-    metrics = evaluate(args.model, data)
-    report = write_report(metrics, args.model, data, args.reports_dir)
-    confusion = metrics["confusion_matrix"]
-    log.info(
-        "accuracy %.4f, F1 %.4f on %d texts; confusion (rows: gold %s): %s; report: %s",
-        metrics["accuracy"],
-        metrics["f1"],
-        metrics["n"],
-        "/".join(confusion["labels"]),
-        confusion["rows_gold_cols_predicted"],
-        report,
+    rows = evaluate_sets(
+        args.model, [args.data] if args.data else None, args.reports_dir, args.label_column, args.label_map
     )
+    print(table(rows))
 
 
 def main(argv: list[str] | None = None) -> int:

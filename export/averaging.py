@@ -52,9 +52,9 @@ class TailAverage(TrainerCallback):
         return previous
 
 
-def keep_better(trainer: Trainer, average: TailAverage) -> None:
-    """Score the averaged weights on dev like the epochs were, and keep them if they do at least as well as
-    the best epoch (already loaded in `trainer.model`)."""
+def keep_better(trainer: Trainer, average: TailAverage, metric: str = "accuracy") -> None:
+    """Score the averaged weights on dev like the epochs were (on `metric`), and keep them if they do at
+    least as well as the best epoch (already loaded in `trainer.model`)."""
     best = trainer.state.best_metric
     if best is None:
         log.warning("no dev evaluation ran: the averaged weights were not compared, nor kept")
@@ -63,10 +63,11 @@ def keep_better(trainer: Trainer, average: TailAverage) -> None:
         log.warning("no weights averaged (training too short): keeping the best epoch")
         return
     previous = average.swap_into(trainer.model)
-    averaged = trainer.evaluate(metric_key_prefix="averaged")["averaged_accuracy"]
+    averaged = trainer.evaluate(metric_key_prefix="averaged")[f"averaged_{metric}"]
     keep = averaged >= best
     log.info(
-        "dev accuracy: %d averaged checkpoints %.4f, best epoch %.4f: keeping the %s",
+        "dev %s: %d averaged checkpoints %.4f, best epoch %.4f: keeping the %s",
+        metric,
         average.samples,
         averaged,
         best,

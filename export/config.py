@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from export.errors import ConfigError
+from export.labels import LabelOptions
 
 DEFAULT = "default"
 BUILD = Path("build")
 QUANTIZATION_SCHEMES = ("avx2", "arm64", "s8-reduce-range")
+FINE_TUNE_CHOICES = ("auto", "yes", "no")
 # The type of each setting, by its annotation (a string under `from __future__ import annotations`).
 FIELD_TYPES: dict[str, type] = {"str": str, "int": int, "float": float, "Path": Path}
 JSON_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", Path: "a string (a path)"}
@@ -48,16 +50,46 @@ class ExportConfig:
         "without it just has none); Amazon review titles state the sentiment in a few words, like the short "
         "texts users send",
     )
+    labels: str = _opt(
+        "",
+        "class names in id order, comma-separated: they name integer labels 0..N-1, order the classes of "
+        "string labels, and rename an as-is classifier's labels ('' = from the model or the data)",
+    )
+    label_column: str = _opt(
+        "", "column holding the labels ('' = 'label', or 'stars' for data that has only star ratings)"
+    )
+    label_map: str = _opt(
+        "",
+        "raw label value -> class, e.g. '1-2:negative,3:neutral,4-5:positive' (LOW-HIGH ranges; NAME "
+        "'drop' drops the rows), or a preset: stars-binary (1-2 NEGATIVE, 4-5 POSITIVE, 3 dropped), "
+        "stars-3, stars-5",
+    )
+    fine_tune: str = _opt(
+        "auto",
+        "auto: fine-tune unless the base already is a classifier (a trained classification head); yes: "
+        "fine-tune it anyway (on the data's labels); no: export it as it is (--fine-tune / --no-fine-tune)",
+    )
+    threshold: float = _opt(
+        0.5, "multi-label models: a label is answered when its probability reaches this (in the manifest)"
+    )
     max_train_samples: int = _opt(0, "cap on train rows after shuffling (0 = all); for quick runs")
     dev_fraction: float = _opt(0.1, "fraction of train held out when --dev-data is 'split'")
     output: Path = field(
         default=BUILD / "model", metadata={"help": "artifact directory (replaced atomically)"}
     )
     checkpoint_dir: Path = field(
-        default=BUILD / "checkpoint", metadata={"help": "fine-tuned PyTorch checkpoint (safetensors)"}
+        default=BUILD / "checkpoint",
+        metadata={
+            "help": "fine-tuned PyTorch checkpoint (safetensors); with another --output and this default, "
+            "<output>-checkpoint, so a second model does not replace the default's"
+        },
     )
     fp32_dir: Path = field(
-        default=BUILD / "onnx-fp32", metadata={"help": "fp32 ONNX export, kept for evaluation and benchmarks"}
+        default=BUILD / "onnx-fp32",
+        metadata={
+            "help": "fp32 ONNX export, kept for evaluation and benchmarks; with another --output and this "
+            "default, <output>-onnx-fp32"
+        },
     )
     reports_dir: Path = field(
         default=BUILD / "reports", metadata={"help": "where evaluation reports are written"}
@@ -156,6 +188,21 @@ class ExportConfig:
             raise ConfigError(f"label_smoothing must be in [0, 0.5), got {self.label_smoothing}")
         if self.max_accuracy_drop < 0 or self.parity_atol <= 0:
             raise ConfigError("max_accuracy_drop must be >= 0 and parity_atol > 0")
+        if self.fine_tune not in FINE_TUNE_CHOICES:
+            raise ConfigError(f"fine_tune must be one of {FINE_TUNE_CHOICES}, got {self.fine_tune!r}")
+        if not 0 < self.threshold < 1:
+            raise ConfigError(f"threshold must be in (0, 1), got {self.threshold}")
+        self.label_options.parsed_map()  # a malformed --label-map or --labels fails here, before torch loads
+        self.label_options.parsed_names()
+        if self.output != BUILD / "model":
+            for name, suffix in (("checkpoint_dir", "checkpoint"), ("fp32_dir", "onnx-fp32")):
+                if getattr(self, name) == FIELD_DEFAULTS[name]:
+                    object.__setattr__(self, name, self.output.with_name(f"{self.output.name}-{suffix}"))
+
+    @property
+    def label_options(self) -> LabelOptions:
+        """What was said about labels, for `export.data.load_examples`."""
+        return LabelOptions(self.labels, self.label_column, self.label_map)
 
     @property
     def effective_train_max_length(self) -> int:
@@ -189,6 +236,9 @@ class ExportConfig:
             raise ConfigError(f"unknown setting(s) in {path}: {', '.join(unknown)}")
         typed = {key: _typed(key, value, FIELD_TYPES[known[key].type], path) for key, value in values.items()}
         return replace(cls(), **(typed | overrides))
+
+
+FIELD_DEFAULTS = {f.name: f.default for f in fields(ExportConfig)}
 
 
 def _typed(key: str, value: Any, kind: type, path: Path) -> Any:

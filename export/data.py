@@ -6,15 +6,16 @@ import json
 import logging
 import random
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
 from export.artifacts import sha256
 from export.errors import DataError
+from export.labels import BINARY, LabelOptions, read_labels
 
-LABELS = ("NEGATIVE", "POSITIVE")
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 # role -> (file under ../shared/data, Hub data set used when this checkout has no ../shared, row cap for it)
 DEFAULT_SOURCES = {
@@ -22,6 +23,8 @@ DEFAULT_SOURCES = {
     "dev": (SHARED_DATA / "amazon-reviews" / "dev.jsonl", "amazon_polarity:test", 2_000),
     "extra": (SHARED_DATA / "sst2" / "train.jsonl", "stanfordnlp/sst2:train", 0),
 }
+# The dev sets `make eval` scores by default, each under SHARED_DATA/<name>/dev.jsonl.
+DEV_SETS = ("amazon-reviews", "amazon-stars", "amazon-sentences", "sst2")
 FILE_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
 # A source ending in a file extension is a file, even when missing or of an unsupported type: Hub names
 # (`amazon_polarity:test`, `stanfordnlp/sst2`) have none, and a typo should not become a Hub lookup.
@@ -29,29 +32,89 @@ FILE_EXTENSION = re.compile(r"\.[A-Za-z][A-Za-z0-9]*$")
 # Strict UTF-8 (a byte order mark allowed): with plain "utf8" pyarrow turns invalid text into bytes silently.
 TEXT_ENCODING = "utf-8-sig"
 TEXT_COLUMNS = ("text", "sentence", "content", "review")
+NO_OPTIONS = LabelOptions()
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Examples:
-    """Texts with integer labels (0 = NEGATIVE, 1 = POSITIVE) and where they came from."""
+    """Texts with class ids into `names` (a tuple of ids per text when `multi_label`), and their source."""
 
     texts: list[str]
-    labels: list[int]
+    labels: list[Any]
     source: str
     sha256: str | None = None
+    names: tuple[str, ...] = BINARY
+    multi_label: bool = False
+    label_column: str = ""
+    label_map: str = ""
 
     def __len__(self) -> int:
         return len(self.texts)
 
     def take(self, indices: list[int]) -> Examples:
-        return Examples(
-            [self.texts[i] for i in indices], [self.labels[i] for i in indices], self.source, self.sha256
-        )
+        return replace(self, texts=[self.texts[i] for i in indices], labels=[self.labels[i] for i in indices])
+
+    def plus(self, other: Examples) -> Examples:
+        """These rows, then `other`'s (same classes, matched by name), under this source's name."""
+        if self.multi_label != other.multi_label:
+            raise DataError(
+                f"{other.source} is {'' if other.multi_label else 'not '}multi-label, {self.source} is"
+            )
+        mapping = relabelling(other.names, self.names, other.source)
+        moved = [tuple(mapping[i] for i in y) if other.multi_label else mapping[y] for y in other.labels]
+        return replace(self, texts=self.texts + other.texts, labels=self.labels + moved)
+
+    def counts(self) -> list[int]:
+        """Texts per class (a multi-label text counts for each of its classes)."""
+        found = [0] * len(self.names)
+        for y in self.labels:
+            for k in y if self.multi_label else (y,):
+                found[k] += 1
+        return found
 
     def provenance(self) -> dict[str, object]:
-        return {"path": self.source, "sha256": self.sha256, "rows": len(self)}
+        found = {"path": self.source, "sha256": self.sha256, "rows": len(self)}
+        return found | {key: value for key in ("label_column", "label_map") if (value := getattr(self, key))}
+
+
+def combine(parts: list[Examples]) -> Examples:
+    """Several sources' examples as one, under the first's source name: classes matched by name, the first
+    source's order first, then any class another source adds."""
+    spellings = {name.casefold(): name for part in reversed(parts) for name in reversed(part.names)}
+    names = tuple(dict.fromkeys(spellings[name.casefold()] for part in parts for name in part.names))
+    first = replace(parts[0], texts=[], labels=[], names=names)
+    for part in parts:
+        first = first.plus(part)
+    return first
+
+
+def fit_problem(examples: Examples, multi_label: bool) -> Examples:
+    """`examples` as the model's problem type asks: single labels become one-label sets for a multi-label
+    model; label sets cannot be scored by a single-label model.
+
+    Raises:
+        DataError: multi-label data for a single-label model.
+    """
+    if examples.multi_label == multi_label:
+        return examples
+    if not multi_label:
+        raise DataError(f"{examples.source} has lists of labels, but the model is single-label")
+    return replace(examples, labels=[(y,) for y in examples.labels], multi_label=True)
+
+
+def relabelling(names: tuple[str, ...], target: tuple[str, ...], source: str) -> list[int]:
+    """Class id in `names` -> class id in `target`, matched by name without case.
+
+    Raises:
+        DataError: a class of `names` that `target` does not have.
+    """
+    folded = {name.casefold(): i for i, name in enumerate(target)}
+    missing = [name for name in names if name.casefold() not in folded]
+    if missing:
+        raise DataError(f"{source} has labels {missing} that are not among {list(target)}")
+    return [folded[name.casefold()] for name in names]
 
 
 def resolve_source(source: str, role: str) -> tuple[str, int]:
@@ -69,10 +132,19 @@ def resolve_source(source: str, role: str) -> tuple[str, int]:
     return hub, cap
 
 
-def load_examples(source: str, *, seed: int | None = None, limit: int = 0, text_column: str = "") -> Examples:
+def load_examples(
+    source: str,
+    *,
+    seed: int | None = None,
+    limit: int = 0,
+    text_column: str = "",
+    labels: LabelOptions = NO_OPTIONS,
+    names: tuple[str, ...] = (),
+) -> Examples:
     """Load labelled texts, shuffled with `seed` when given, then capped at `limit` rows (0 = all).
 
-    The text comes from `text_column` when given, else from the first of TEXT_COLUMNS present.
+    The text comes from `text_column` when given, else from the first of TEXT_COLUMNS present. Labels are
+    read by `export.labels.read_labels`, as class ids into `names` when given (dev data, a model's labels).
 
     Raises:
         DataError: missing, empty, unsupported or unreadable file, missing column, unknown label, Hub
@@ -80,9 +152,10 @@ def load_examples(source: str, *, seed: int | None = None, limit: int = 0, text_
     """
     path = Path(source)
     if FILE_EXTENSION.search(source) or path.exists():
-        examples = _from_columns(_read_file(path), str(path), text_column, sha256(path))
+        table, source, digest = _read_file(path), str(path), sha256(path)
     else:
-        examples = _from_columns(_read_hub(source, seed or 0, limit), source, text_column)
+        table, digest = _read_hub(source, seed or 0, limit), None
+    examples = _from_columns(table, source, text_column, labels, names, digest)
     if seed is not None:
         examples = examples.take(shuffled(len(examples), seed))
     return examples.take(list(range(min(limit, len(examples))))) if limit else examples
@@ -96,7 +169,8 @@ def shuffled(n: int, seed: int) -> list[int]:
 
 
 def split(examples: Examples, fraction: float, seed: int) -> tuple[list[int], list[int]]:
-    """Deterministic stratified split into (kept, held-out) row indices, each label keeping its share."""
+    """Deterministic stratified split into (kept, held-out) row indices, each label (or label set, for
+    multi-label texts) keeping its share."""
     held: list[int] = []
     for label in sorted(set(examples.labels)):
         rows = [i for i, y in enumerate(examples.labels) if y == label]
@@ -164,15 +238,22 @@ def _read_hub(name: str, seed: int, limit: int) -> dict[str, list]:
     return rows.to_dict()
 
 
-def _from_columns(table: dict[str, list], source: str, wanted: str, digest: str | None = None) -> Examples:
+def _from_columns(
+    table: dict[str, list],
+    source: str,
+    wanted: str,
+    options: LabelOptions,
+    names: tuple[str, ...],
+    digest: str | None,
+) -> Examples:
     if not table or not next(iter(table.values())):
         raise DataError(f"no rows in {source}")
     columns = set(table)
     text_column = (
         wanted if wanted in columns else next((c for c in TEXT_COLUMNS if c in columns and not wanted), None)
     )
-    if text_column is None or "label" not in columns:
-        missing = "label" if text_column else wanted or f"text (or one of {', '.join(TEXT_COLUMNS[1:])})"
+    if text_column is None:
+        missing = wanted or f"text (or one of {', '.join(TEXT_COLUMNS[1:])})"
         raise DataError(f"{source} has no '{missing}' column (columns: {', '.join(sorted(columns))})")
     texts = [str(t or "") for t in table[text_column]]
     if (
@@ -181,15 +262,14 @@ def _from_columns(table: dict[str, list], source: str, wanted: str, digest: str 
         texts = [
             f"{title}. {body}" if title else body for title, body in zip(table["title"], texts, strict=True)
         ]
-    labels = [_label(value, row, source) for row, value in enumerate(table["label"])]
-    return Examples(texts, labels, source, digest)
-
-
-def _label(value: object, row: int, source: str) -> int:
-    names = {name.lower(): i for i, name in enumerate(LABELS)} | {"neg": 0, "pos": 1, "0": 0, "1": 1}
-    key = str(value).strip().lower() if value is not None else ""
-    if isinstance(value, bool) or key not in names:
-        raise DataError(
-            f"unknown label {value!r} in {source} row {row + 1} (expected 0/1 or {'/'.join(LABELS)})"
-        )
-    return names[key]
+    labelled = read_labels(table, source, options, names)
+    return Examples(
+        [texts[row] for row in labelled.kept],
+        labelled.ids,
+        source,
+        digest,
+        labelled.names,
+        labelled.multi_label,
+        labelled.column,
+        labelled.label_map,
+    )

@@ -1,16 +1,22 @@
-"""Accuracy, F1 and confusion matrix of an artifact directory, scored by the serving code itself."""
+"""Scores of an artifact directory on labelled data, computed by the serving code itself: accuracy, macro-F1,
+per-class scores and the confusion matrix (single-label), micro/macro-F1 and exact match (multi-label)."""
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn import metrics as metrics_lib
 from tqdm.auto import tqdm
 
-from export.data import LABELS, Examples
+from export.data import DEV_SETS, SHARED_DATA, Examples, fit_problem, load_examples, relabelling
+from export.errors import DataError
+from export.labels import LabelOptions
+from handler.artifact import read_manifest, read_problem
 from handler.inference import Classifier
 
 BATCH = 32
@@ -41,38 +47,97 @@ def score(classifier: Classifier, examples: Examples, desc: str = "evaluate") ->
     return Scored(np.concatenate(probabilities), classifier.labels, np.concatenate(windows), truncated)
 
 
-def metrics(scored: Scored, examples: Examples) -> dict[str, Any]:
-    """The scores of `scores` plus what the windows read, for texts scored in `examples`' order."""
-    predicted = np.asarray([LABELS.index(scored.labels[k]) for k in scored.probabilities.argmax(axis=1)])
+def primary_metric(multi_label: bool) -> str:
+    """The metric that picks the epoch and gates quantization: accuracy, or micro-F1 for multi-label data
+    (exact match is too strict with many labels: one label wrong of 28 fails a text)."""
+    return "micro_f1" if multi_label else "accuracy"
+
+
+def metrics(scored: Scored, examples: Examples, threshold: float = 0.5) -> dict[str, Any]:
+    """The scores of `scored` against `examples` (texts in the same order), plus what the windows read."""
     return {
-        **scores(np.asarray(examples.labels), predicted),
+        **scores(examples, scored.probabilities, threshold, scored.labels),
         "windows_mean": float(scored.windows.mean()),
         "truncated": scored.truncated,
     }
 
 
 def evaluate(model_dir: Path, examples: Examples, desc: str = "evaluate") -> dict[str, Any]:
-    """Accuracy, F1, confusion matrix and windows of the artifact in `model_dir` on `examples`."""
-    return metrics(score(Classifier.from_dir(model_dir), examples, desc), examples)
+    """Accuracy (or multi-label F1s), per-class scores, confusion matrix and windows of the artifact in
+    `model_dir` on `examples`."""
+    classifier = Classifier.from_dir(model_dir)
+    return metrics(score(classifier, examples, desc), examples, classifier.threshold)
 
 
-def scores(gold: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
-    """Accuracy, POSITIVE-class precision/recall/F1, macro F1, and the confusion matrix (rows: gold)."""
-    confusion = np.zeros((len(LABELS), len(LABELS)), dtype=int)
-    np.add.at(confusion, (gold, predicted), 1)
-    f1s = []
-    for k in range(len(LABELS)):
-        tp = confusion[k, k]
-        precision = tp / max(confusion[:, k].sum(), 1)
-        recall = tp / max(confusion[k, :].sum(), 1)
-        f1s.append(float(2 * precision * recall / max(precision + recall, 1e-12)))
-    positive = LABELS.index("POSITIVE")
+def scores(
+    examples: Examples, probabilities: np.ndarray, threshold: float, labels: tuple[str, ...] | None = None
+) -> dict[str, Any]:
+    """The scores of [texts, labels] probabilities (columns in `labels` order, default the examples')."""
+    labels = labels or examples.names
+    into = relabelling(examples.names, labels, examples.source)
+    if not examples.multi_label:
+        gold = np.asarray([into[y] for y in examples.labels], dtype=int)
+        return label_scores(gold, probabilities.argmax(axis=1), labels)
+    gold = np.zeros((len(examples), len(labels)), dtype=int)
+    for row, ids in enumerate(examples.labels):
+        gold[row, [into[k] for k in ids]] = 1
+    return multi_label_scores(gold, (probabilities >= threshold).astype(int), labels, threshold)
+
+
+def label_scores(gold: np.ndarray, predicted: np.ndarray, labels: tuple[str, ...]) -> dict[str, Any]:
+    """Single-label scores of class ids: accuracy, macro-F1, per-class precision/recall/F1, the N x N
+    confusion matrix (rows: gold); F1 of POSITIVE for a sentiment model that has one; for star ratings
+    (labels that start with a digit), the share predicted within one star."""
+    ids = list(range(len(labels)))
+    per_class = per_class_scores(gold, predicted, labels)
+    found: dict[str, Any] = {
+        "n": len(gold),
+        "accuracy": float(metrics_lib.accuracy_score(gold, predicted)),
+        "macro_f1": float(
+            metrics_lib.f1_score(gold, predicted, labels=ids, average="macro", zero_division=0)
+        ),
+        "per_class": per_class,
+        "confusion_matrix": {
+            "labels": list(labels),
+            "rows_gold_cols_predicted": metrics_lib.confusion_matrix(gold, predicted, labels=ids).tolist(),
+        },
+    }
+    if positive := [name for name in labels if name.casefold() == "positive"]:
+        found["f1"] = per_class[positive[0]]["f1"]
+    if all(re.match(r"\d", name) for name in labels):
+        found["within_one"] = float((np.abs(gold - predicted) <= 1).mean())
+    return found
+
+
+def multi_label_scores(
+    gold: np.ndarray, predicted: np.ndarray, labels: tuple[str, ...], threshold: float
+) -> dict[str, Any]:
+    """Multi-label scores of [texts, labels] 0/1 matrices: micro- and macro-F1, exact match (every label of
+    a text right), per-class precision/recall/F1."""
     return {
         "n": len(gold),
-        "accuracy": float((gold == predicted).mean()),
-        "f1": f1s[positive],
-        "macro_f1": float(np.mean(f1s)),
-        "confusion_matrix": {"labels": list(LABELS), "rows_gold_cols_predicted": confusion.tolist()},
+        "micro_f1": float(metrics_lib.f1_score(gold, predicted, average="micro", zero_division=0)),
+        "macro_f1": float(metrics_lib.f1_score(gold, predicted, average="macro", zero_division=0)),
+        "exact_match": float(metrics_lib.accuracy_score(gold, predicted)),
+        "threshold": threshold,
+        "per_class": per_class_scores(gold, predicted, labels),
+    }
+
+
+def per_class_scores(gold: np.ndarray, predicted: np.ndarray, labels: tuple[str, ...]) -> dict[str, Any]:
+    """{label: {precision, recall, f1, support}} from sklearn's classification report."""
+    ids = list(range(len(labels)))
+    report = metrics_lib.classification_report(
+        gold, predicted, labels=ids, target_names=list(labels), output_dict=True, zero_division=0
+    )
+    return {
+        name: {
+            "precision": float(report[name]["precision"]),
+            "recall": float(report[name]["recall"]),
+            "f1": float(report[name]["f1-score"]),
+            "support": int(report[name]["support"]),
+        }
+        for name in labels
     }
 
 
@@ -85,21 +150,91 @@ def write_report(metrics: dict[str, Any], model_dir: Path, data: Examples, repor
     stem = f"eval-{Path(model_dir).name}-{source.parent.name}-{source.stem}".replace(":", "-")
     report = {"model": str(model_dir), "data": data.provenance(), "metrics": metrics}
     (reports_dir / f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n")
-    confusion = metrics["confusion_matrix"]["rows_gold_cols_predicted"]
+    (reports_dir / f"{stem}.md").write_text("\n".join(report_lines(metrics, model_dir, data.source)) + "\n")
+    return reports_dir / f"{stem}.json"
+
+
+def headline(metrics: dict[str, Any]) -> str:
+    """One line of the scores that matter: what `make eval` prints."""
+    keys = ("accuracy", "macro_f1", "f1", "within_one", "micro_f1", "exact_match")
+    return (
+        ", ".join(f"{key} {metrics[key]:.4f}" for key in keys if key in metrics) + f" on {metrics['n']} texts"
+    )
+
+
+def report_lines(metrics: dict[str, Any], model_dir: Path, source: str) -> list[str]:
+    """The Markdown report: the headline, per-class scores and (single-label) the confusion matrix."""
+    per_class = metrics["per_class"]
     lines = [
-        f"# Evaluation of {model_dir} on {data.source}",
+        f"# Evaluation of {model_dir} on {source}",
         "",
-        f"- texts: {metrics['n']}, accuracy: {metrics['accuracy']:.4f}, F1 (POSITIVE): {metrics['f1']:.4f}, "
-        f"macro F1: {metrics['macro_f1']:.4f}",
+        f"- {headline(metrics)}",
         f"- windows per text (mean): {metrics['windows_mean']:.2f}, texts truncated at max_windows: "
         f"{metrics['truncated']}",
         "",
-        "| gold \\ predicted | " + " | ".join(LABELS) + " |",
-        "|---|" + "---|" * len(LABELS),
+        "| label | precision | recall | F1 | support |",
+        "|---|---|---|---|---|",
         *(
-            f"| {label} | " + " | ".join(str(c) for c in row) + " |"
-            for label, row in zip(LABELS, confusion, strict=True)
+            f"| {name} | {row['precision']:.4f} | {row['recall']:.4f} | {row['f1']:.4f} | {row['support']} |"
+            for name, row in per_class.items()
         ),
     ]
-    (reports_dir / f"{stem}.md").write_text("\n".join(lines) + "\n")
-    return reports_dir / f"{stem}.json"
+    if confusion := metrics.get("confusion_matrix"):
+        labels = confusion["labels"]
+        lines += [
+            "",
+            "| gold \\ predicted | " + " | ".join(labels) + " |",
+            "|---|" + "---|" * len(labels),
+            *(
+                f"| {label} | " + " | ".join(str(c) for c in row) + " |"
+                for label, row in zip(labels, confusion["rows_gold_cols_predicted"], strict=True)
+            ),
+        ]
+    return lines
+
+
+def evaluate_sets(
+    model_dir: Path, sources: list[str] | None, reports_dir: Path, label_column: str = "", label_map: str = ""
+) -> list[tuple[str, dict[str, Any] | str]]:
+    """Score the artifact on each source (default: every dev set of `DEV_SETS` this checkout has), each
+    read against the model's labels and written as a report; a set whose labels do not fit the model is
+    listed with the reason (a named source that does not fit is an error).
+
+    Raises:
+        DataError: a named source cannot be read or does not fit; no default dev set is here.
+    """
+    manifest = read_manifest(model_dir)
+    names, multi_label = tuple(manifest.get("labels", ())), read_problem(manifest)[0]
+    options = LabelOptions(column=label_column, label_map=label_map)
+    paths = sources or [str(SHARED_DATA / name / "dev.jsonl") for name in DEV_SETS]
+    classifier = Classifier.from_dir(model_dir)
+    rows: list[tuple[str, dict[str, Any] | str]] = []
+    for source in paths:
+        if sources is None and not Path(source).is_file():
+            continue
+        try:
+            data = fit_problem(load_examples(source, labels=options, names=names), multi_label)
+        except DataError as exc:
+            if sources is not None:
+                raise
+            rows.append((source, f"skipped: {exc}"))
+            continue
+        found = metrics(score(classifier, data, Path(source).parent.name), data, classifier.threshold)
+        rows.append((source, found | {"report": str(write_report(found, model_dir, data, reports_dir))}))
+    if not rows:
+        raise DataError(f"no dev set under {SHARED_DATA}: name one with --data (make eval DATA=...)")
+    return rows
+
+
+def table(rows: list[tuple[str, dict[str, Any] | str]]) -> str:
+    """The Markdown table `make eval` prints: one row per data set."""
+    keys = ("accuracy", "macro_f1", "within_one", "micro_f1", "exact_match")
+    shown = [key for key in keys if any(isinstance(m, dict) and key in m for _, m in rows)]
+    lines = ["| data | n | " + " | ".join(shown) + " |", "|---|---|" + "---|" * len(shown)]
+    for source, found in rows:
+        if isinstance(found, str):
+            lines.append(f"| {source} | | {found} |" + " |" * (len(shown) - 1))
+            continue
+        cells = [f"{100 * found[key]:.2f} %" if key in found else "" for key in shown]
+        lines.append(f"| {source} | {found['n']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -13,10 +13,10 @@ import numpy as np
 
 from export import artifacts, gate, ngrams, onnx_export, quantize
 from export.config import ExportConfig
-from export.data import LABELS, Examples, load_examples, resolve_source, shuffled, split
+from export.data import Examples, combine, fit_problem, load_examples, resolve_source, shuffled, split
 from export.errors import DataError, GateError
-from export.evaluate import Scored, evaluate, metrics, score
-from export.train import check_base_model, prepare_checkpoint, resolve_base_model
+from export.evaluate import Scored, evaluate, headline, metrics, primary_metric, score
+from export.train import BasePlan, plan_base, prepare_checkpoint, resolve_base_model
 from handler.inference import Classifier, NgramModel, available_cpus, blend, onnx_session
 
 log = logging.getLogger(__name__)
@@ -27,49 +27,117 @@ NGRAMS_FILE = "ngrams.onnx"
 class Data(NamedTuple):
     """What a build learns from and is judged on."""
 
-    train: Examples  # the train source, its titles and the extra source, shuffled together
+    train: Examples | None  # the train sources, their titles and the extra source, shuffled; None: as-is
     dev: Examples
     provenance: dict[str, Any]
-    reviews: Examples  # the train source's own texts: what the n-gram model is fitted on
+    reviews: Examples | None  # the train sources' own texts: what the n-gram model is fitted on
 
 
-def load_data(cfg: ExportConfig) -> Data:
-    """Train and dev examples (train shuffled with the seed, capped, mixed with the extra source if any), and
-    their provenance for the manifest."""
-    train_source, train_cap = resolve_source(cfg.train_data, "train")
-    options = {"seed": cfg.seed, "limit": cfg.max_train_samples or train_cap}
-    train = load_examples(train_source, **options)
-    titles = load_titles(cfg, train_source, options) if cfg.title_column else None
+def load_data(cfg: ExportConfig, plan: BasePlan) -> Data:
+    """Train and dev examples and their provenance for the manifest: for an as-is classifier, the dev data
+    alone, read against its labels; else the train sources (each shuffled with the seed and capped, with
+    their titles, then the extra source) and the dev data, read against the train data's classes.
+
+    Raises:
+        DataError: unreadable data, labels that do not fit, a class without train or dev rows.
+    """
+    names = plan.labels if not plan.fine_tune else ()
+    if not plan.fine_tune and cfg.dev_data != "split":
+        dev = load_dev(cfg, names)
+        return Data(None, fit_problem(dev, plan.multi_label), {"dev": dev.provenance()}, None)
+    loaded = [load_train_source(cfg, source, names) for source in train_sources(cfg)]
+    train = combine([examples for examples, _ in loaded])
+    titles = combine([found if found is not None else blank(rows) for rows, found in loaded])
     kept = list(range(len(train)))
     if cfg.dev_data == "split":
         kept, held = split(train, cfg.dev_fraction, cfg.seed)
         train, dev = train.take(kept), train.take(held)
     else:
-        dev_source, dev_cap = resolve_source(cfg.dev_data, "dev")
-        dev = load_examples(dev_source, seed=cfg.seed if dev_cap else None, limit=dev_cap)
+        dev = load_dev(cfg, train.names)
+    if not plan.fine_tune:
+        return Data(None, fit_problem(dev, plan.multi_label), {"dev": dev.provenance()}, None)
+    dev = fit_problem(dev, train.multi_label)
+    check_classes(train, dev)
     provenance: dict[str, Any] = {"train": train.provenance(), "dev": dev.provenance()}
     extras = []
-    if titles is not None:
+    if any(found is not None for _, found in loaded):
         extras.append(titles.take([i for i in kept if titles.texts[i].strip()]))
         provenance["train"]["title_column"] = cfg.title_column
-    if cfg.extra_train_data:
-        extra_source, _ = resolve_source(cfg.extra_train_data, "extra")
-        extras.append(load_examples(extra_source, seed=cfg.seed, limit=cfg.extra_train_samples))
+    if extra := extra_source(cfg, train):
+        extras.append(load_examples(extra, seed=cfg.seed, limit=cfg.extra_train_samples, names=train.names))
         provenance["extra_train"] = extras[-1].provenance()
     reviews = train
-    for extra in extras:
-        train = Examples(train.texts + extra.texts, train.labels + extra.labels, train.source, train.sha256)
+    for more in extras:
+        train = train.plus(more)
     return Data(train.take(shuffled(len(train), cfg.seed)) if extras else train, dev, provenance, reviews)
 
 
-def load_titles(cfg: ExportConfig, source: str, options: dict[str, Any]) -> Examples | None:
-    """The title column of the train data in the same shuffled order as its texts (so a dev split drops a
-    held-out row's title too), or None when the data has no such column: titles are optional."""
+def load_dev(cfg: ExportConfig, names: tuple[str, ...]) -> Examples:
+    """The dev data, read against `names` (a Hub set's random rows when `default` falls back to one)."""
+    dev_source, dev_cap = resolve_source(cfg.dev_data, "dev")
+    options = {"seed": cfg.seed if dev_cap else None, "limit": dev_cap, "labels": cfg.label_options}
+    return load_examples(dev_source, **options, names=names)
+
+
+def train_sources(cfg: ExportConfig) -> list[str]:
+    """The train data sources: one, or several separated by commas (`default` stands for the shared
+    Amazon reviews, or a Hub data set where this checkout has none)."""
+    return [source.strip() for source in cfg.train_data.split(",") if source.strip()]
+
+
+def load_train_source(
+    cfg: ExportConfig, source: str, names: tuple[str, ...]
+) -> tuple[Examples, Examples | None]:
+    """One train source, shuffled with the seed and capped, and its titles in the same order (None when
+    titles are off or the data has no such column: titles are optional)."""
+    resolved, cap = resolve_source(source, "train")
+    options = {"seed": cfg.seed, "limit": cfg.max_train_samples or cap, "labels": cfg.label_options}
+    examples = load_examples(resolved, **options, names=names)
+    if not cfg.title_column:
+        return examples, None
     try:
-        return load_examples(source, **options, text_column=cfg.title_column)
+        titles = load_examples(resolved, **options, names=examples.names, text_column=cfg.title_column)
     except DataError as exc:  # the texts loaded from the same source, so only the column can be missing
-        log.info("no title examples: %s", exc)
-        return None
+        log.info("no title examples in %s: %s", resolved, exc)
+        return examples, None
+    return examples, titles
+
+
+def blank(examples: Examples) -> Examples:
+    """`examples` with every text emptied: the titles of a source that has none, so rows stay aligned."""
+    return replace(examples, texts=[""] * len(examples))
+
+
+def extra_source(cfg: ExportConfig, train: Examples) -> str:
+    """The extra train source, or '' for none. `default` (SST-2 phrases, positive or negative) is mixed
+    only into a NEGATIVE/POSITIVE model: its labels say nothing of other classes."""
+    if not cfg.extra_train_data:
+        return ""
+    if cfg.extra_train_data == "default" and (
+        train.multi_label or [name.casefold() for name in train.names] != ["negative", "positive"]
+    ):
+        log.info("no default extra train data (SST-2 phrases are binary): classes %s", list(train.names))
+        return ""
+    return resolve_source(cfg.extra_train_data, "extra")[0]
+
+
+def check_classes(train: Examples, dev: Examples) -> None:
+    """Every class must have train rows (or it cannot be learnt) and dev rows (or it cannot be judged).
+
+    Raises:
+        DataError: naming the first class without rows and where.
+    """
+    if len(train.names) < 2 and not train.multi_label:
+        raise DataError(
+            f"{train.source} has one class only ({list(train.names)}): a classifier needs two or more"
+        )
+    for examples in (train, dev):
+        for name, count in zip(examples.names, examples.counts(), strict=True):
+            if not count:
+                raise DataError(
+                    f"class {name!r} has no rows in {examples.source} (classes: {list(examples.names)}): a "
+                    "fine-tuned model needs every class in its train and dev data"
+                )
 
 
 def write_artifact_files(cfg: ExportConfig, directory: Path, model: Path) -> None:
@@ -79,13 +147,28 @@ def write_artifact_files(cfg: ExportConfig, directory: Path, model: Path) -> Non
     artifacts.write_serving_tokenizer(
         cfg.checkpoint_dir / "tokenizer.json", directory / "tokenizer.json", cfg.max_length, cfg.window_stride
     )
-    shutil.copyfile(cfg.checkpoint_dir / "config.json", directory / "config.json")
+    served = json.loads((cfg.checkpoint_dir / "config.json").read_text())
+    labels = checkpoint_labels(cfg.checkpoint_dir)  # transformers leaves default LABEL_n names unsaved
+    served |= {"id2label": dict(enumerate(labels)), "label2id": {name: i for i, name in enumerate(labels)}}
+    (directory / "config.json").write_text(json.dumps(served, indent=2) + "\n")
 
 
 def checkpoint_labels(checkpoint: Path) -> list[str]:
-    """Label names in output order: an as-is base may order them POSITIVE first, and the handler checks."""
-    id2label = json.loads((checkpoint / "config.json").read_text())["id2label"]
-    return [id2label[key] for key in sorted(id2label, key=int)]
+    """Label names in output order, as transformers reads the checkpoint's config (a classifier saved with
+    the default names LABEL_0, LABEL_1 has none in its config.json)."""
+    from transformers import AutoConfig
+
+    id2label = AutoConfig.from_pretrained(checkpoint).id2label
+    return [str(id2label[key]) for key in sorted(id2label, key=int)]
+
+
+def ngrams_skipped(cfg: ExportConfig, reviews: Examples | None, multi_label: bool) -> str:
+    """Why the build fits no n-gram model ('' when it tries one): the manifest says it."""
+    if reviews is None:
+        return "an as-is classifier: nothing is fitted"
+    if multi_label:
+        return "multi-label: the n-gram blend mixes single-label probabilities (one softmax over the labels)"
+    return "--ngram-weight 0" if cfg.ngram_weight == 0 else ""
 
 
 def add_ngrams(
@@ -94,8 +177,8 @@ def add_ngrams(
     """Write ngrams.onnx into `directory` (checked against scikit-learn), pick its blend weight on dev, and
     return the manifest entry (None when the weight is 0: the file is removed, nothing blends) and the dev
     answers blended as the handler will blend them."""
-    path = ngrams.write_onnx(fit, len(LABELS), directory / NGRAMS_FILE)
-    served = NgramModel(fit.tokenizer, onnx_session(path, available_cpus()), 0.0, len(LABELS))
+    path = ngrams.write_onnx(fit, len(dev.names), directory / NGRAMS_FILE)
+    served = NgramModel(fit.tokenizer, onnx_session(path, available_cpus()), 0.0, len(dev.names))
     logits = served.logits(served.feeds(dev.texts))
     parity = ngrams.check_parity(fit, dev.texts, logits)
     gold = np.asarray(dev.labels)
@@ -134,14 +217,22 @@ def build(cfg: ExportConfig) -> dict[str, Any]:
     Raises:
         ConfigError, DataError, ParityError, GateError: the artifact at `cfg.output` is then left as it was.
     """
-    base_model = resolve_base_model(cfg.base_model)
-    check_base_model(cfg, base_model)
-    train, dev, provenance, reviews = load_data(cfg)
+    plan = plan_base(cfg, resolve_base_model(cfg.base_model))
+    train, dev, provenance, reviews = load_data(cfg, plan)
     log.info(
-        "data: %d train rows from %s, %d dev rows from %s", len(train), train.source, len(dev), dev.source
+        "data: %s train rows, %d dev rows from %s; classes %s%s",
+        len(train) if train is not None else "no",
+        len(dev),
+        dev.source,
+        list(dev.names),
+        " (multi-label)" if dev.multi_label else "",
     )
-    trained = prepare_checkpoint(cfg, base_model, train, dev)
+    prepare_checkpoint(cfg, plan, train, dev)
+    trained = plan.fine_tune
     log.info("checkpoint written to %s (fine-tuned: %s)", cfg.checkpoint_dir, trained)
+    multi_label = dev.multi_label
+    threshold = cfg.threshold if multi_label else 0.5
+    metric = primary_metric(multi_label)
 
     manifest: dict[str, Any] = {
         "name": cfg.name,
@@ -152,11 +243,13 @@ def build(cfg: ExportConfig) -> dict[str, Any]:
         "checkpoint": artifacts.checkpoint_entries(cfg.checkpoint_dir),
         "task": "text-classification",
         "labels": checkpoint_labels(cfg.checkpoint_dir),
+        "problem_type": "multi_label_classification" if multi_label else "single_label_classification",
+        **({"threshold": threshold} if multi_label else {}),
         "max_length": cfg.max_length,
         "window_stride": cfg.window_stride,
         "max_windows": cfg.max_windows,
         "quantization": quantize.describe(cfg.quantization),
-        "data": provenance if trained else {"dev": provenance["dev"]},
+        "data": provenance,
         "seed": cfg.seed,
         "config": cfg.to_json(),
         "versions": artifacts.versions(),
@@ -174,10 +267,12 @@ def build(cfg: ExportConfig) -> dict[str, Any]:
         write_artifact_files(cfg, fp32_dir, model)
         artifacts.write_manifest(fp32_dir, {**manifest, "quantization": None}, SHIPPED)
         alone = score(Classifier.from_dir(fp32_dir), dev, desc="dev accuracy fp32")
-        wanted = trained and cfg.ngram_weight != 0
-        fit = ngrams.fit(fp32_dir / "tokenizer.json", reviews, len(LABELS), cfg.seed) if wanted else None
+        skipped = ngrams_skipped(cfg, reviews, multi_label)
+        fit = None if skipped else ngrams.fit(fp32_dir / "tokenizer.json", reviews, len(dev.names), cfg.seed)
         manifest["ngrams"], served = add_ngrams(cfg, fit, fp32_dir, alone, dev) if fit else (None, alone)
-        fp32 = metrics(served, dev)
+        if manifest["ngrams"] is None:
+            manifest["ngrams_skipped"] = skipped or "the data cannot fit it, or dev gave it weight 0 (log)"
+        fp32 = metrics(served, dev, threshold)
         shipped = SHIPPED + ((NGRAMS_FILE,) if manifest["ngrams"] else ())
         artifacts.write_manifest(fp32_dir, {**manifest, "quantization": None}, shipped)
 
@@ -191,9 +286,9 @@ def build(cfg: ExportConfig) -> dict[str, Any]:
             shutil.copyfile(cfg.fp32_dir / NGRAMS_FILE, staging / NGRAMS_FILE)
         artifacts.write_manifest(staging, manifest, shipped)  # provisional, so the serving code can load it
         int8 = evaluate(staging, dev, desc="dev accuracy int8")
-        log.info("dev accuracy fp32 %.4f, int8 %.4f", fp32["accuracy"], int8["accuracy"])
+        log.info("dev %s fp32 %.4f, int8 %.4f", metric, fp32[metric], int8[metric])
         try:
-            drop = gate.check_quantization(fp32, int8, cfg.max_accuracy_drop)
+            drop = gate.check_quantization(fp32, int8, cfg.max_accuracy_drop, metric)
         except GateError as refused:
             raise GateError(
                 f"{refused}; {cfg.output} left unchanged, the refused model kept in {cfg.checkpoint_dir} and "
@@ -202,5 +297,5 @@ def build(cfg: ExportConfig) -> dict[str, Any]:
         parity = {"fp32_vs_torch": fp32_parity.as_dict(), "int8_vs_torch": int8_parity.as_dict()}
         manifest["metrics"] = {"fp32": fp32, "int8": int8, "parity": parity, "quantization_drop_points": drop}
         manifest = artifacts.write_manifest(staging, manifest, shipped)
-    log.info("artifact written to %s: %s", cfg.output, json.dumps(manifest["metrics"]["int8"]["accuracy"]))
+    log.info("artifact written to %s: int8 %s", cfg.output, headline(manifest["metrics"]["int8"]))
     return manifest

