@@ -1,5 +1,5 @@
-"""The artifact swap: one atomic exchange, so a reader never finds the directory missing, and any failure leaves
-the previous artifact where it was (not parked under a temporary name)."""
+"""The artifact swap: one atomic exchange, so a reader never finds the directory missing, and any failure
+leaves the previous artifact where it was (not parked under a temporary name)."""
 
 from __future__ import annotations
 
@@ -79,9 +79,14 @@ def test_this_platform_swaps_in_one_step(tmp_path):
 def test_a_failed_build_leaves_the_previous_artifact_and_no_staging(tmp_path):
     destination = tmp_path / "model"
     publish(destination, 1)
-    with pytest.raises(RuntimeError, match="refused"), staged(destination) as work:
-        (work / "version").write_text("2")
-        raise RuntimeError("refused")
+
+    def refused_build() -> None:
+        with staged(destination) as work:
+            (work / "version").write_text("2")
+            raise RuntimeError("refused")
+
+    with pytest.raises(RuntimeError, match="refused"):
+        refused_build()
     assert (destination / "version").read_text() == "1"
     assert leftovers(tmp_path) == []
 
