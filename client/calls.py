@@ -1,6 +1,8 @@
 """The three ways to call the sentiment function: boto3 Lambda invoke (emulator or AWS), and HTTPS through API
 Gateway with the stack's API key or a SigV4 signature (auth=iam). Retries come from botocore's and urllib3's
-retry settings, not loops."""
+retry settings, not loops, and retry only what did not run: a connection that never reached the service, a
+throttle (429). A read that times out or a gateway 5xx is not retried: the function may be running, and a
+retry would run it again (one slow request would become four)."""
 
 from __future__ import annotations
 
@@ -18,7 +20,29 @@ from botocore.utils import ArnParser
 LOCAL_ENDPOINT = "http://127.0.0.1:9000"
 LOCAL_FUNCTION = "function"  # the name the Runtime Interface Emulator serves
 DEFAULT_STACK = "SentimentApi"
+# The Lambda service answers a synchronous invoke by the function's timeout at the latest (15 min at most):
+# a read timeout shorter than that would cut a slow invoke short, and botocore would retry it. Its standard
+# retries are then throttles, the service's own 5xx and connection errors, none of which ran the function.
+LAMBDA_CALLS = Config(
+    retries={"total_max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=905
+)
+# CloudFormation, API Gateway and the other control-plane reads: idempotent, retried as botocore's default.
 RETRIES = Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=5, read_timeout=60)
+# HTTPS: connection errors before the request was sent, 429 (API Gateway throttled it or the key's quota is
+# spent: refused before the function) and an answer that asks for a retry with Retry-After (urllib3's rule,
+# for 413/429/503); never a read error or another 5xx. The last answer is returned, not raised.
+HTTPS_RETRIES = urllib3.Retry(
+    total=3,
+    connect=3,
+    read=0,
+    other=0,
+    status=3,
+    status_forcelist=(429,),
+    allowed_methods=None,
+    backoff_factor=0.5,
+    raise_on_status=False,
+)
+API_GATEWAY_TIMEOUT_S = 29  # API Gateway answers 504 by then: waiting longer for a read would be useless
 
 
 class ClientError(Exception):
@@ -46,9 +70,9 @@ def lambda_client(endpoint_url: str | None = None, region: str | None = None) ->
             region_name=region or "us-east-1",
             aws_access_key_id="local",
             aws_secret_access_key="local",  # the emulator checks no credentials
-            config=RETRIES,
+            config=LAMBDA_CALLS,
         )
-    return boto3.client("lambda", region_name=region, config=RETRIES)
+    return boto3.client("lambda", region_name=region, config=LAMBDA_CALLS)
 
 
 def invoke_function(
@@ -62,7 +86,11 @@ def invoke_function(
     """
     qualified = {"Qualifier": qualifier} if qualifier else {}
     response = client.invoke(FunctionName=function_name, Payload=json.dumps(payload).encode(), **qualified)
-    answer = json.loads(response["Payload"].read() or b"null")
+    data = response["Payload"].read()
+    try:
+        answer = json.loads(data or b"null")
+    except ValueError as error:
+        raise ClientError(f"function {function_name} answered {len(data)} bytes that are not JSON") from error
     if response.get("FunctionError"):
         message = answer.get("errorMessage") if isinstance(answer, dict) else answer
         raise ClientError(f"function {function_name} failed: {message}")
@@ -110,16 +138,13 @@ def iam_signer(execute_api_arn: str) -> SigV4Auth:
 def post_predict(
     api_url: str, payload: dict[str, Any], api_key: str | None = None, signer: SigV4Auth | None = None
 ) -> tuple[int, Any]:
-    """POST {api_url}predict over HTTPS; retries throttling and gateway errors with backoff.
+    """POST {api_url}predict over HTTPS; retries what never reached the function (HTTPS_RETRIES).
 
     With `signer` (auth=iam) the request carries a SigV4 signature instead of an API key.
 
     Raises:
         ClientError: the answer is an error status (its body in the message) or not JSON.
     """
-    retries = urllib3.Retry(
-        total=3, backoff_factor=0.5, status_forcelist=(429, 502, 503, 504), allowed_methods=None
-    )
     headers = {"Content-Type": "application/json", **({"x-api-key": api_key} if api_key else {})}
     url = f"{api_url.rstrip('/')}/predict"
     body = json.dumps(payload).encode()
@@ -127,7 +152,8 @@ def post_predict(
         request = AWSRequest(method="POST", url=url, data=body, headers=headers)
         signer.add_auth(request)
         headers = dict(request.headers.items())
-    http = urllib3.PoolManager(retries=retries, timeout=urllib3.Timeout(connect=5, read=60))
+    timeout = urllib3.Timeout(connect=5, read=API_GATEWAY_TIMEOUT_S + 5)
+    http = urllib3.PoolManager(retries=HTTPS_RETRIES, timeout=timeout)
     response = http.request("POST", url, body=body, headers=headers, redirect=False)
     try:
         answer = json.loads(response.data or b"null")

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from infra.settings import Settings
+
 SAM_CLI_VERSION = "1.170.0"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CACHE_DIR = REPO_ROOT / "build" / "cache"
@@ -34,9 +36,11 @@ _ARCHES = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "
 
 def handler_env(model_dir: Path, **extra: str) -> dict[str, str]:
     """Environment for this project's handler outside AWS: what the CDK stack sets, tracing off (no X-Ray
-    daemon here), and the model directory."""
+    daemon here), the model directory, and the stack's function timeout for the emulator (RIE's own
+    default is 300 s), so a request times out locally where it would on AWS."""
     return {
         "MODEL_DIR": str(Path(model_dir).resolve()),
+        "AWS_LAMBDA_FUNCTION_TIMEOUT": str(Settings().timeout_s),
         "POWERTOOLS_SERVICE_NAME": "sentiment-api",
         "POWERTOOLS_METRICS_NAMESPACE": "SentimentApi",
         "POWERTOOLS_TRACE_DISABLED": "true",
@@ -99,6 +103,9 @@ def free_port(port: int = 0) -> int:
         EmulatorError: the requested port is taken, e.g. by another `make serve`.
     """
     with socket.socket() as sock:
+        # SO_REUSEADDR, as the emulator's own listener (Go) and the front bind: a port left in TIME-WAIT by
+        # the previous `make serve` binds, one that something still listens on does not.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError as exc:

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import boto3
@@ -36,7 +38,7 @@ def stub_aws(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
     real_client = boto3.client
     stubbers: list[Stubber] = []
 
-    def install(outputs: list[dict[str, str]], invoke_answer: dict[str, Any] | None = None) -> None:
+    def install(outputs: list[dict[str, str]], invoke_answer: dict[str, Any] | bytes | None = None) -> None:
         def fake_client(service: str, **kwargs: Any) -> Any:
             if service == "lambda" and invoke_answer is None:  # the real emulator answers
                 return real_client(service, **kwargs)
@@ -44,7 +46,8 @@ def stub_aws(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
             client = real_client(service, **kwargs)
             stubber = Stubber(client)
             if service == "lambda":
-                data = json.dumps(invoke_answer).encode()
+                raw = isinstance(invoke_answer, bytes)
+                data = invoke_answer if raw else json.dumps(invoke_answer).encode()
                 response = {"StatusCode": 200, "Payload": StreamingBody(io.BytesIO(data), len(data))}
                 expected = {"FunctionName": "function", "Qualifier": "live", "Payload": ANY}
                 stubber.add_response("invoke", response, expected)
@@ -139,3 +142,64 @@ def test_no_emulator_running_is_a_one_line_error_with_a_hint(capsys):
     err = capsys.readouterr().err
     assert err.startswith("error: Could not connect to the endpoint URL")
     assert err.endswith("is the emulator running (make serve)?\n")
+
+
+def test_a_non_json_lambda_payload_is_a_one_line_error(stub_aws, front, capsys):
+    stub_aws(outputs(front, ApiKeyId="key-123"), invoke_answer=b"<html>not json</html>")
+    assert client_main(["--stack", STACK, "Solid kettle"]) == 2
+    assert capsys.readouterr().err == "error: function function answered 21 bytes that are not JSON\n"
+
+
+@pytest.fixture
+def gateway() -> Iterator[Callable[[int], tuple[str, list[str]]]]:
+    """`gateway(status, retry_after)`: a real HTTP server on 127.0.0.1 answering every request with
+    `status` (as API Gateway's throttle or its 504 would); yields its URL and the requests it received."""
+    servers: list[ThreadingHTTPServer] = []
+
+    def start(status: int, retry_after: bool = False) -> tuple[str, list[str]]:
+        received: list[str] = []
+
+        class Answer(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                received.append(self.rfile.read(int(self.headers["Content-Length"])).decode())
+                body = json.dumps({"message": "refused"}).encode()
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                if retry_after:
+                    self.send_header("Retry-After", "0")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}/", received
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("status", "retry_after", "attempts"),
+    [(429, True, 4), (503, True, 4), (502, False, 1), (503, False, 1), (504, False, 1), (500, False, 1)],
+)
+def test_https_retries_only_what_never_reached_the_function(gateway, status, retry_after, attempts):
+    # Retry-After: 0 keeps the retries of 429 and of a 503 that asks for one free of backoff waits here.
+    url, received = gateway(status, retry_after)
+    with pytest.raises(calls.ClientError, match=f"answered {status}"):
+        calls.post_predict(url, {"text": "Solid kettle"})
+    assert len(received) == attempts
+
+
+@pytest.mark.parametrize("endpoint", [None, "http://127.0.0.1:9000"])
+def test_lambda_reads_outlast_any_function_so_botocore_never_reruns_an_invoke(endpoint):
+    # botocore's standard retries include read timeouts: a read timeout shorter than Lambda's longest
+    # function timeout (900 s) would send a slow invoke again while the first still runs.
+    config = calls.lambda_client(endpoint, "eu-west-1").meta.config
+    assert config.read_timeout > 900
+    assert config.retries["total_max_attempts"] == 3
