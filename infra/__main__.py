@@ -36,7 +36,7 @@ def _synth(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def _deploy(settings: Settings, args: argparse.Namespace) -> None:
-    target = check_deploy(MODEL_DIR)
+    target = check_deploy(MODEL_DIR, needs_logging_role=not settings.cloud_watch_role)
     print(f"deploying {settings.stack_name} to {target.account}/{target.region}")
     OUTPUTS_FILE.parent.mkdir(parents=True, exist_ok=True)
     deploy_args = [settings.stack_name, "--require-approval", "never", "--outputs-file", str(OUTPUTS_FILE)]

@@ -30,12 +30,16 @@ class Target:
     region: str
 
 
-def check_deploy(model_dir: Path, session: boto3.Session | None = None) -> Target:
+def check_deploy(
+    model_dir: Path, session: boto3.Session | None = None, *, needs_logging_role: bool = False
+) -> Target:
     """Check the model, Docker, AWS credentials and the CDK bootstrap stack.
 
     Args:
         model_dir: the artifact directory the image ships (must hold manifest.json).
         session: boto3 session to use (tests pass one with stubbed clients).
+        needs_logging_role: the stack does not create API Gateway's account logging role
+            (cloudWatchRole off): check that the account already has one.
 
     Raises:
         PreflightError: one line naming everything that is missing and how to fix it.
@@ -46,6 +50,8 @@ def check_deploy(model_dir: Path, session: boto3.Session | None = None) -> Targe
         session = session or _session()
         target = check_aws(session)
         check_bootstrap(session, target)
+        if needs_logging_role:
+            check_logging_role(session, target)
     except PreflightError as exc:
         problems.append(str(exc))
     if problems or target is None:
@@ -108,6 +114,29 @@ def check_bootstrap(session: boto3.Session, target: Target) -> None:
     status = stacks[0]["StackStatus"]
     if status not in _HEALTHY:
         raise PreflightError(f"the {TOOLKIT_STACK} stack is in state {status}: fix it, then {fix}")
+
+
+def check_logging_role(session: boto3.Session, target: Target) -> None:
+    """API Gateway writes the stage's access and error logs with the role set in its account settings
+    (one per account and region); without one, the deploy fails halfway with "CloudWatch Logs role ARN
+    must be set in account settings to enable logging".
+
+    Raises:
+        PreflightError: no role is set, or the settings cannot be read.
+    """
+    apigateway = session.client("apigateway", region_name=target.region, config=_CLIENT_CONFIG)
+    try:
+        role = apigateway.get_account().get("cloudwatchRoleArn")
+    except (ClientError, BotoCoreError) as exc:
+        said = _describe(exc) if isinstance(exc, ClientError) else str(exc)
+        raise PreflightError(f"cannot read API Gateway's account settings: {said}") from None
+    if not role:
+        raise PreflightError(
+            f"API Gateway in {target.account}/{target.region} has no CloudWatch Logs role, which the stage's "
+            "logs need: deploy once with `-c cloudWatchRole=true` (the stack creates one and sets it for the "
+            "whole account and region, replacing none since none is set), or set your own with `aws "
+            "apigateway update-account --patch-operations op=replace,path=/cloudwatchRoleArn,value=<arn>`"
+        )
 
 
 def _check_model(model_dir: Path) -> str | None:

@@ -101,7 +101,17 @@ class Settings:
     service_name: str = _setting("sentiment-api", str, "POWERTOOLS_SERVICE_NAME (logs, traces, metrics)")
     metrics_namespace: str = _setting("SentimentApi", str, "POWERTOOLS_METRICS_NAMESPACE for EMF metrics")
     auth: str = _setting("api_key", str, "api_key (API key + usage plan) or iam (SigV4-signed calls)")
-    public_docs: bool = _setting(True, _parse_bool, "GET /health, /openapi.json, /swagger need no auth")
+    public_docs: bool = _setting(
+        False,
+        _parse_bool,
+        "GET /health, /openapi.json, /swagger without auth (opt-in: each call still invokes the function)",
+    )
+    cloud_watch_role: bool = _setting(
+        False,
+        _parse_bool,
+        "create API Gateway's account-wide CloudWatch Logs role and set it in the region's account settings "
+        "(replaces any role already set there); off: the account must have one (make deploy checks)",
+    )
     stage_name: str = _setting("v1", str, "API Gateway stage name (last part of the URL)")
     throttle_rate: float = _setting(
         50.0, _parse_finite_float, "steady requests/s for the stage and each API key"

@@ -52,6 +52,7 @@ class SentimentStack(Stack):
             handler=self.function.alias,
             auth=settings.auth,
             public_docs=settings.public_docs,
+            cloud_watch_role=settings.cloud_watch_role,
             stage_name=settings.stage_name,
             throttle_rate=settings.throttle_rate,
             throttle_burst=settings.throttle_burst,

@@ -17,6 +17,12 @@ HANDLER_METRICS = ("ModelLatency", "TextsPerRequest", "Windows", "TruncatedTexts
 # Below this many requests in a period the 4XX share is noise (one bad call would be 100 %).
 MIN_REQUESTS_FOR_4XX_RATE = 20
 MAX_4XX_PERCENT = 25
+# 5XX pages on a share of the requests over two periods in a row, never on one answer: a caller can cause a
+# 5XX on its own (a body that makes the event larger than Lambda's 6 MB is refused before the function, and
+# API Gateway answers 500), and one such caller must not wake anybody. MIN_5XX keeps a quiet API whose few
+# requests all fail (a broken deploy) from hiding below the share.
+MAX_5XX_PERCENT = 5
+MIN_5XX = 3
 _SNS2_REASON = (
     "Alarm notifications carry alarm names and metric values, never request data. CloudWatch cannot "
     "publish to a topic encrypted with the AWS-managed SNS key, and a customer-managed key would add "
@@ -25,7 +31,7 @@ _SNS2_REASON = (
 
 
 class ServiceAlarms(Construct):
-    """5XX, 4XX rate, Lambda errors, throttles and p99 duration alarms, plus a dashboard.
+    """5XX and 4XX rates, Lambda errors, throttles and p99 duration alarms, plus a dashboard.
 
     Attributes:
         topic: SNS topic every alarm (and its recovery) notifies.
@@ -52,7 +58,13 @@ class ServiceAlarms(Construct):
             self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
         metrics = _metrics(api, function) | _handler_metrics(metrics_namespace, service_name)
         self.alarms = {
-            "Api5xx": self._alarm("Api5xx", metrics["5xx"], 1, 1, "API answered 5XX (internal error)"),
+            "Api5xxRate": self._alarm(
+                "Api5xxRate",
+                metrics["5xx_rate"],
+                MAX_5XX_PERCENT,
+                2,
+                f"at least {MIN_5XX} and {MAX_5XX_PERCENT} % of requests got 5XX, two periods running",
+            ),
             "Api4xxRate": self._alarm(
                 "Api4xxRate",
                 metrics["4xx_rate"],
@@ -73,8 +85,9 @@ class ServiceAlarms(Construct):
     def _alarm(
         self, name: str, metric: cloudwatch.IMetric, threshold: float, periods: int, description: str
     ) -> cloudwatch.Alarm:
-        # Sustained conditions (4XX rate, latency) need every period of 3 breaching, so one cold start
-        # or one misbehaving client does not page anybody; errors page on the first occurrence.
+        # Sustained conditions (4XX and 5XX rates, latency) need every evaluated period breaching, so one
+        # cold start or one misbehaving client does not page anybody; function errors and throttles page
+        # on the first occurrence (no request can cause one: every bad input gets a JSON 4xx).
         alarm = cloudwatch.Alarm(
             self,
             name,
@@ -95,10 +108,17 @@ def _metrics(api: apigw.RestApi, function: lambda_.IFunction) -> dict[str, cloud
     stage = api.deployment_stage
     requests = stage.metric_count(period=PERIOD, statistic="Sum")
     client_errors = stage.metric_client_error(period=PERIOD, statistic="Sum")
+    server_errors = stage.metric_server_error(period=PERIOD, statistic="Sum")
     return {
         "requests": requests,
         "4xx": client_errors,
-        "5xx": stage.metric_server_error(period=PERIOD, statistic="Sum"),
+        "5xx": server_errors,
+        "5xx_rate": cloudwatch.MathExpression(
+            expression=f"IF(server_errors >= {MIN_5XX}, 100 * server_errors / requests, 0)",
+            using_metrics={"requests": requests, "server_errors": server_errors},
+            label="5XX %",
+            period=PERIOD,
+        ),
         "4xx_rate": cloudwatch.MathExpression(
             expression=f"IF(requests >= {MIN_REQUESTS_FOR_4XX_RATE}, 100 * errors / requests, 0)",
             using_metrics={"requests": requests, "errors": client_errors},
@@ -143,7 +163,7 @@ def _dashboard(
             [
                 graph("API requests and errors", "requests", "4xx", "5xx"),
                 graph("API p99 latency (ms)", "api_p99"),
-                graph("4XX share (%)", "4xx_rate"),
+                graph("4XX and 5XX share (%)", "4xx_rate", "5xx_rate"),
             ],
             [
                 graph("Lambda invocations, errors, throttles", "invocations", "errors", "throttles"),

@@ -22,9 +22,9 @@ _REASONS = {
     "authenticated, and stage, per-key and public-route throttling plus a daily quota bound abuse.",
     "AwsSolutions-COG4": "Callers are services, not end users: they authenticate with an API key "
     "(usage plan) or IAM SigV4 (auth=iam); there is no Cognito user pool to authorize against.",
-    "open": "Intentionally unauthenticated: CORS preflight (browsers send OPTIONS without credentials) "
-    "and, with publicDocs, the health check and API docs, which carry no model output and have a "
-    "low per-route throttle.",
+    "open": "Intentionally unauthenticated: CORS preflight (browsers send OPTIONS without credentials, "
+    "answered by API Gateway itself) and, only when publicDocs is set (off by default), the health check "
+    "and API docs, which carry no model output and have a low per-route throttle.",
     "api_key": "Clients are identified by API key and usage plan (per-key throttle and quota); IAM "
     "authorization is available with auth=iam.",
 }
@@ -49,6 +49,7 @@ class SentimentRestApi(Construct):
         handler: lambda_.IFunction,
         auth: str,
         public_docs: bool,
+        cloud_watch_role: bool,
         stage_name: str,
         throttle_rate: float,
         throttle_burst: int,
@@ -75,7 +76,9 @@ class SentimentRestApi(Construct):
             rest_api_name=Stack.of(self).stack_name,
             description="Sentiment analysis API",
             endpoint_types=[apigw.EndpointType.REGIONAL],
-            cloud_watch_role=True,
+            # API Gateway writes access and execution logs with one role per account and region, set in
+            # its account settings: created here only on request, since it replaces whatever role is set.
+            cloud_watch_role=cloud_watch_role,
             default_cors_preflight_options=_cors(cors_origins),
             deploy_options=apigw.StageOptions(
                 stage_name=stage_name,
@@ -96,7 +99,7 @@ class SentimentRestApi(Construct):
         self.api_key, self.usage_plan = None, None
         if auth == "api_key":
             self._add_usage_plan(throttle_rate, throttle_burst, quota_per_day)
-        self._acknowledge()
+        self._acknowledge(cloud_watch_role)
 
     def _add_routes(self, handler: lambda_.IFunction, auth: str, public: tuple[tuple[str, str], ...]) -> None:
         integration = apigw.LambdaIntegration(handler, allow_test_invoke=False)
@@ -144,16 +147,16 @@ class SentimentRestApi(Construct):
         )
         self.usage_plan.add_api_key(self.api_key)
 
-    def _acknowledge(self) -> None:
+    def _acknowledge(self, cloud_watch_role: bool) -> None:
         for rule in ("AwsSolutions-APIG3", "AwsSolutions-COG4"):
             _acknowledge(self.api, rule, _REASONS[rule])
-        cloudwatch_role = self.api.node.find_child("CloudWatchRole")
-        _acknowledge(
-            cloudwatch_role,
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-            "AmazonAPIGatewayPushToCloudWatchLogs]",
-            _REASONS["AwsSolutions-IAM4"],
-        )
+        if cloud_watch_role:
+            _acknowledge(
+                self.api.node.find_child("CloudWatchRole"),
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AmazonAPIGatewayPushToCloudWatchLogs]",
+                _REASONS["AwsSolutions-IAM4"],
+            )
         for method in self.api.methods:
             if method.http_method == "OPTIONS":
                 _acknowledge(method, "AwsSolutions-APIG4", _REASONS["open"])

@@ -1,8 +1,8 @@
 """Synthesized stacks shared by the infra tests: each variant is synthesized once per session.
 
 jsii starts a Node.js process and every synth stages the image asset, so the variants are few and
-session-scoped: the defaults, one with every option switched away from its default, and one mixing
-IAM auth with open docs and several CORS origins.
+session-scoped: the defaults, one with (nearly) every option switched away from its default, and one
+mixing IAM auth with open docs (the publicDocs opt-in) and several CORS origins.
 """
 
 from __future__ import annotations

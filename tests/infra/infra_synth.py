@@ -22,8 +22,13 @@ OPTIONS_CONTEXT = {
     "provisionedConcurrency": "2",
     "alarmEmail": "ops@example.com",
     "latencyAlarmMs": "1500",
+    "cloudWatchRole": "true",
 }
-MIXED_CONTEXT = {"auth": "iam", "corsOrigins": "https://a.example.com,https://b.example.com"}
+MIXED_CONTEXT = {
+    "auth": "iam",
+    "publicDocs": "true",
+    "corsOrigins": "https://a.example.com,https://b.example.com",
+}
 
 
 @dataclass

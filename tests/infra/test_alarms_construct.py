@@ -1,4 +1,4 @@
-"""Alarms (5XX, 4XX share, Lambda errors, throttles, p99 duration) -> SNS topic, and the dashboard."""
+"""Alarms (5XX and 4XX shares, Lambda errors, throttles, p99 duration) -> SNS topic, and the dashboard."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ def alarms(synth: Synthesized) -> dict[str, dict[str, Any]]:
     for logical_id, alarm in resources(synth, "AWS::CloudWatch::Alarm").items():
         name = next(
             n
-            for n in ("Api5xx", "Api4xxRate", "LambdaErrors", "LambdaThrottles", "LatencyP99")
+            for n in ("Api5xxRate", "Api4xxRate", "LambdaErrors", "LambdaThrottles", "LatencyP99")
             if n in logical_id
         )
         found[name] = alarm["Properties"]
@@ -31,16 +31,25 @@ def test_five_alarms_notify_the_topic_on_alarm_and_recovery(default_stack: Synth
         assert props["TreatMissingData"] == "notBreaching"
 
 
-def test_error_alarms_fire_on_the_first_occurrence(default_stack: Synthesized) -> None:
+def test_function_error_alarms_fire_on_the_first_occurrence(default_stack: Synthesized) -> None:
     found = alarms(default_stack)
-    expected = {"Api5xx": "5XXError", "LambdaErrors": "Errors", "LambdaThrottles": "Throttles"}
-    for name, metric in expected.items():
+    for name, metric in {"LambdaErrors": "Errors", "LambdaThrottles": "Throttles"}.items():
         props = found[name]
         assert (props["MetricName"], props["Statistic"], props["Threshold"]) == (metric, "Sum", 1)
         assert (props["EvaluationPeriods"], props["Period"]) == (1, 300)
-    dimensions = {d["Name"]: d["Value"] for d in found["Api5xx"]["Dimensions"]}
+
+
+def test_5xx_alarm_is_a_share_over_two_periods_never_one_answer(default_stack: Synthesized) -> None:
+    # A caller can cause a 5XX alone (an event over Lambda's 6 MB: API Gateway answers 500 itself).
+    props = alarms(default_stack)["Api5xxRate"]
+    (expression,) = [m["Expression"] for m in props["Metrics"] if "Expression" in m]
+    assert expression == "IF(server_errors >= 3, 100 * server_errors / requests, 0)"
+    stats = {m["Id"]: m["MetricStat"] for m in props["Metrics"] if "MetricStat" in m}
+    assert {s["Metric"]["MetricName"] for s in stats.values()} == {"Count", "5XXError"}
+    dimensions = {d["Name"]: d["Value"] for d in stats["server_errors"]["Metric"]["Dimensions"]}
     assert dimensions["ApiName"] == "SentimentApi"  # the stack's API, not another one in the account
     assert set(dimensions) == {"ApiName", "Stage"}
+    assert (props["Threshold"], props["EvaluationPeriods"], props["DatapointsToAlarm"]) == (5, 2, 2)
 
 
 def test_latency_alarm_needs_fifteen_minutes_of_slow_p99(

@@ -49,10 +49,11 @@ def test_routes_are_lambda_proxy_to_the_live_alias(default_stack: Synthesized) -
     assert all(alias_id in json.dumps(p["Properties"]["FunctionName"]) for p in permissions)
 
 
-def test_api_key_auth_by_default_with_open_docs(default_stack: Synthesized) -> None:
+def test_api_key_auth_by_default_on_every_route_that_invokes_the_function(default_stack: Synthesized) -> None:
+    # /health and the docs invoke the function too (the docs are 1.7 MB): open only with publicDocs.
     for (_, path), props in methods(default_stack).items():
         assert props["AuthorizationType"] == "NONE"
-        assert props["ApiKeyRequired"] is (path not in PUBLIC), path
+        assert props["ApiKeyRequired"] is True, path
 
 
 def test_iam_auth_option_signs_every_route_without_public_docs(options_stack: Synthesized) -> None:
@@ -120,6 +121,12 @@ def test_stage_logs_traces_and_throttles(default_stack: Synthesized) -> None:
         "ThrottlingRateLimit": 50,
         "ThrottlingBurstLimit": 100,
     }
+    assert len(settings) == 1  # no open route, no per-route throttle
+
+
+def test_open_docs_have_their_own_low_throttle(mixed_stack: Synthesized) -> None:
+    stage = only(mixed_stack, "AWS::ApiGateway::Stage")
+    settings = {(s["ResourcePath"], s["HttpMethod"]): s for s in stage["MethodSettings"]}
     for path in PUBLIC:  # "~1" is "/" escaped in a method-setting path
         public = settings[(f"/~1{path}", "GET")]
         assert (public["ThrottlingRateLimit"], public["ThrottlingBurstLimit"]) == (5, 10)
@@ -130,9 +137,14 @@ def test_options_stage_name(options_stack: Synthesized) -> None:
     options_stack.template.has_resource_properties("AWS::ApiGateway::Stage", {"StageName": "prod"})
 
 
-def test_account_logging_role_is_set_before_the_stage(default_stack: Synthesized) -> None:
-    (account_id,) = resources(default_stack, "AWS::ApiGateway::Account")
-    (stage,) = resources(default_stack, "AWS::ApiGateway::Stage").values()
+def test_account_logging_role_only_on_request_and_before_the_stage(
+    default_stack: Synthesized, options_stack: Synthesized
+) -> None:
+    # The role is account-wide (one per region): by default the stack leaves the account's setting alone.
+    assert not resources(default_stack, "AWS::ApiGateway::Account")
+    assert not resources(default_stack, "AWS::IAM::Role").keys() & {"HttpApiCloudWatchRole"}
+    (account_id,) = resources(options_stack, "AWS::ApiGateway::Account")
+    (stage,) = resources(options_stack, "AWS::ApiGateway::Stage").values()
     assert account_id in stage["DependsOn"]
 
 

@@ -21,14 +21,14 @@ ACCOUNT, REGION = "123456789012", "eu-west-1"
 
 
 class StubbedSession:
-    """A boto3 session whose STS and CloudFormation clients answer from a Stubber."""
+    """A boto3 session whose STS, CloudFormation and API Gateway clients answer from a Stubber."""
 
     def __init__(self, region: str | None = REGION) -> None:
         self.region_name = region
         session = boto3.Session(
             aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="x", region_name=REGION
         )
-        self.clients = {name: session.client(name) for name in ("sts", "cloudformation")}
+        self.clients = {name: session.client(name) for name in ("sts", "cloudformation", "apigateway")}
         self.stubs = {name: Stubber(client) for name, client in self.clients.items()}
         for stub in self.stubs.values():
             stub.activate()
@@ -48,6 +48,12 @@ class StubbedSession:
         self.stubs["cloudformation"].add_response(
             "describe_stacks", {"Stacks": [stack]}, {"StackName": "CDKToolkit"}
         )
+        return self
+
+
+    def logging_role(self, arn: str | None) -> StubbedSession:
+        account = {"cloudwatchRoleArn": arn} if arn else {}
+        self.stubs["apigateway"].add_response("get_account", account, {})
         return self
 
 
@@ -146,3 +152,20 @@ def test_docker_daemon_not_running_is_reported(
         "`docker info` failed (exit 1: Cannot connect to the Docker daemon at unix:///var/run/docker.sock): "
         "is the Docker daemon running?"
     )
+
+
+@pytest.mark.usefixtures("docker")
+def test_an_account_without_api_gateways_logging_role_is_told_before_the_deploy(model_dir: Path) -> None:
+    session = StubbedSession().identity().toolkit("CREATE_COMPLETE").logging_role(None)
+    with pytest.raises(PreflightError, match="has no CloudWatch Logs role") as error:
+        check_deploy(model_dir, session, needs_logging_role=True)
+    assert "-c cloudWatchRole=true" in str(error.value)
+    assert "update-account" in str(error.value)
+
+
+@pytest.mark.usefixtures("docker")
+def test_an_account_with_a_logging_role_passes(model_dir: Path) -> None:
+    role = f"arn:aws:iam::{ACCOUNT}:role/apigateway-logs"
+    session = StubbedSession().identity().toolkit("CREATE_COMPLETE").logging_role(role)
+    assert check_deploy(model_dir, session, needs_logging_role=True).account == ACCOUNT
+    session.stubs["apigateway"].assert_no_pending_responses()
