@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 import tempfile
 from contextlib import ExitStack
@@ -21,7 +22,8 @@ from image.tools import BUILDAH, REPO, ImageError, buildah_build, buildah_image_
 
 log = logging.getLogger(__name__)
 
-AWS_BASE = "public.ecr.aws/lambda/python:3.12"
+# The Dockerfile's default base, pinned by digest there: the one place it is set.
+AWS_BASE = re.search(r"^ARG BASE_IMAGE=(\S+)$", (REPO / "Dockerfile").read_text(), re.MULTILINE).group(1)
 IMAGE = "localhost/sentiment-api:latest"
 DEFAULT_MODEL = REPO / "build/model"
 # What the Dockerfile copies besides the model; a staged context holds exactly these.

@@ -27,7 +27,8 @@ def test_runtime_requirements_have_wheels_for_the_aws_base(arch: str, tmp_path: 
     tags = ["manylinux2014", *(f"manylinux_2_{minor}" for minor in range(17, GLIBC_MINOR + 1))]
     report = tmp_path / "report.json"
     command = [sys.executable, "-m", "pip", "install", "--dry-run", "--quiet", "--only-binary=:all:"]
-    command += ["--implementation", "cp", "--python-version", AWS_BASE.rsplit(":", 1)[1]]
+    python = AWS_BASE.split("@")[0].rsplit(":", 1)[1]  # public.ecr.aws/lambda/python:3.12@sha256:...
+    command += ["--implementation", "cp", "--python-version", python]
     command += [f"--platform={tag}_{arch}" for tag in tags]
     command += ["--no-deps", "--target", str(tmp_path / "target"), "--report", str(report)]
     subprocess.run([*command, "-r", str(REPO / "requirements/runtime.lock")], check=True)
