@@ -77,10 +77,17 @@ def test_unknown_keys_get_a_bounded_answer_and_no_key_in_the_logs(app, log_strea
     log_stream.truncate()
 
 
+def long_or_short(alphabet: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """Text as drawn, or one character repeated up to 20,000 times (hypothesis rarely draws long text)."""
+    return st.text(alphabet, min_size=1, max_size=50) | st.builds(
+        lambda c, n: c * n, alphabet, st.integers(100, 20_000)
+    )
+
+
 @given(
-    method=st.sampled_from(["POST", "GET"]) | st.text(st.characters(categories=["Lu", "Ll"]), min_size=1),
-    path=st.just("/predict") | st.text(st.characters(codec="utf-8"), max_size=20_000).map(lambda p: f"/{p}"),
-    content_type=st.text(st.characters(codec="utf-8"), min_size=1, max_size=20_000),
+    method=st.sampled_from(["POST", "GET"]) | long_or_short(st.characters(categories=["Lu", "Ll"])),
+    path=st.just("/predict") | long_or_short(st.characters(codec="utf-8")).map(lambda p: f"/{p}"),
+    content_type=long_or_short(st.characters(codec="utf-8")),
 )
 @SETTINGS
 def test_echoed_method_path_and_content_type_are_cut(app, method, path, content_type):
@@ -89,7 +96,8 @@ def test_echoed_method_path_and_content_type_are_cut(app, method, path, content_
     event["headers"]["Content-Type"] = content_type
     result = app.lambda_handler(event, FakeContext())
     assert 400 <= result["statusCode"] < 500 or result["statusCode"] == 200
-    assert len(result["body"]) <= MAX_ERROR_BYTES or result["statusCode"] == 200
+    if result["statusCode"] != 200:  # 404, 405, 415: at most two echoed values of 80 characters each
+        assert len(result["body"].encode()) < 4_000, result["body"][:200]
 
 
 # --- 4. crafted events: every shape gets a JSON answer, never a function error ---
