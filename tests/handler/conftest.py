@@ -42,8 +42,12 @@ def context() -> FakeContext:
 
 
 @pytest.fixture(scope="session")
-def app(tiny_artifact: Path) -> Iterator[ModuleType]:
-    """handler.app imported with MODEL_DIR at the tiny artifact (the model loads at import, like at init)."""
+def app(tiny_artifact: Path) -> ModuleType:
+    """handler.app imported with MODEL_DIR at the tiny artifact (the model loads at import, like at init).
+
+    The environment is set for the import only: settings and model are read then and cached, as at a Lambda
+    init, and tests that run later, in any order, see the environment they started with.
+    """
     with pytest.MonkeyPatch.context() as patch:
         for name, value in {**POWERTOOLS_ENV, "MODEL_DIR": str(tiny_artifact)}.items():
             patch.setenv(name, value)
@@ -54,7 +58,8 @@ def app(tiny_artifact: Path) -> Iterator[ModuleType]:
         get_classifier.cache_clear()
         import handler.app
 
-        yield handler.app
+        get_classifier()  # loaded now, even where handler.app was imported before this fixture ran
+    return handler.app
 
 
 @pytest.fixture(autouse=True)

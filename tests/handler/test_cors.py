@@ -3,7 +3,7 @@ without it they carry none. API Gateway answers the preflights; the function mus
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
 import json
 
 import pytest
@@ -15,15 +15,21 @@ ORIGINS = "https://app.example.com, https://admin.example.com"
 
 @pytest.fixture
 def cors_app(app, monkeypatch):
-    """handler.app re-imported with CORS origins configured, then restored for the other tests."""
-    from handler.settings import get_settings
+    """A second copy of handler.app, initialised with CORS origins configured (read at init, as on Lambda).
+
+    A separate module rather than handler.app reloaded in place: a reload would swap the resolvers under
+    every other test (and leave them swapped if it failed halfway), and clearing the cached settings would
+    make later tests read them again from whatever the environment holds by then.
+    """
+    from handler import settings
 
     monkeypatch.setenv("SENTIMENT_CORS_ORIGINS", ORIGINS)
-    get_settings.cache_clear()
-    yield importlib.reload(app)
-    monkeypatch.delenv("SENTIMENT_CORS_ORIGINS")
-    get_settings.cache_clear()
-    importlib.reload(app)
+    configured = settings.Settings()
+    monkeypatch.setattr(settings, "get_settings", lambda: configured)  # what the copy's init reads
+    spec = importlib.util.spec_from_file_location("handler_app_with_cors", app.__file__)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _with_origin(event, origin):
@@ -51,3 +57,10 @@ def test_no_cors_headers_by_default(app, make_event, context):
     event = _with_origin(make_event("GET", "/health"), "https://app.example.com")
     _, headers, _ = answer(app, event, context)
     assert "access-control-allow-origin" not in headers
+
+
+def test_the_cors_copy_leaves_the_shared_app_alone(app, cors_app, make_event, context):
+    event = _with_origin(make_event("GET", "/health"), "https://app.example.com")
+    assert cors_app is not app
+    assert "access-control-allow-origin" in answer(cors_app, event, context)[1]
+    assert "access-control-allow-origin" not in answer(app, event, context)[1]
