@@ -57,5 +57,5 @@ def test_direct_invokes_do_not_log_review_text(app, context, debug_logs):
     for body in REFUSED:
         assert app.lambda_handler(body, context)["statusCode"] == 422
     logged = debug_logs()
-    assert logged.count("invalid direct invoke") == len(REFUSED)
+    assert logged.count('"message":"invalid request"') == len(REFUSED)  # each refusal was logged
     assert SECRET not in logged
