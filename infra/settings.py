@@ -14,6 +14,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from handler.settings import MB_PER_VCPU
+from handler.settings import Settings as FunctionSettings
+
 ENV_PREFIX = "SENTIMENT_"
 ARCHITECTURES = ("x86_64", "arm64")
 AUTH_MODES = ("api_key", "iam")
@@ -43,6 +46,13 @@ RETENTION_DAYS = (
     3288,
     3653,
 )
+# The worst request within the handler's limits (SENTIMENT_MAX_TEXTS texts of SENTIMENT_MAX_TEXT_CHARS
+# characters of long rare words, each filling the default artifact's 8 windows of 256 tokens) at one vCPU,
+# by bench/speed.py's cost model: WORST_MS_PER_WINDOW a window + WORST_MS_PER_TEXT a text (bench/README.md,
+# "Speed"), on a shared host. Below one vCPU Lambda time-slices it: 1,769 / memory_mb times longer.
+WORST_WINDOWS_PER_TEXT = 8
+WORST_MS_PER_WINDOW = 55.0
+WORST_MS_PER_TEXT = 20.0
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
 
@@ -145,6 +155,13 @@ class Settings:
         _require(self.architecture in ARCHITECTURES, "architecture", " or ".join(ARCHITECTURES))
         _require(128 <= self.memory_mb <= 10240, "memory_mb", "between 128 and 10240")
         _require(1 <= self.timeout_s <= 900, "timeout_s", "between 1 and 900")
+        worst_s, smallest = worst_request_ms(self.memory_mb) / 1000, smallest_memory_mb(self.timeout_s)
+        why = f": the largest request accepted takes about {worst_s:.0f} s at {self.memory_mb} MB"
+        if smallest is None:
+            _require(worst_s <= self.timeout_s, "timeout_s", f"at least {math.ceil(worst_s)}{why}")
+        _require(
+            worst_s <= self.timeout_s, "memory_mb", f"at least {smallest} with timeoutS {self.timeout_s}{why}"
+        )
         _require(self.log_level in LOG_LEVELS, "log_level", ", ".join(LOG_LEVELS))
         _require(self.log_retention_days in RETENTION_DAYS, "log_retention_days", str(RETENTION_DAYS))
         _require(self.provisioned_concurrency >= 0, "provisioned_concurrency", ">= 0")
@@ -227,6 +244,19 @@ def env_var(name: str) -> str:
 
 def _where(name: str) -> str:
     return f"setting {context_key(name)} ({env_var(name)})"
+
+
+def worst_request_ms(memory_mb: int) -> float:
+    """Estimated duration of the worst request within the handler's limits at `memory_mb` (see above)."""
+    texts = FunctionSettings.model_fields["max_texts"].default
+    one_vcpu = texts * (WORST_WINDOWS_PER_TEXT * WORST_MS_PER_WINDOW + WORST_MS_PER_TEXT)
+    return one_vcpu * MB_PER_VCPU / min(memory_mb, MB_PER_VCPU)
+
+
+def smallest_memory_mb(timeout_s: int) -> int | None:
+    """The least memory (MB) at which the worst request finishes within `timeout_s`; None when even one
+    vCPU is too slow (the cost model claims nothing of more: ORT gets a second thread only at 3,538 MB)."""
+    return next((m for m in range(128, MB_PER_VCPU + 1) if worst_request_ms(m) <= timeout_s * 1000), None)
 
 
 def _require(ok: bool, name: str, expected: str) -> None:

@@ -1,0 +1,50 @@
+"""The stack refuses a memory size (or timeout) at which the worst request within the handler's limits
+cannot finish: bench/speed.py's cost model, as infra/settings.py records it."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra.settings import (
+    WORST_MS_PER_TEXT,
+    WORST_MS_PER_WINDOW,
+    WORST_WINDOWS_PER_TEXT,
+    Settings,
+    SettingsError,
+    smallest_memory_mb,
+    worst_request_ms,
+)
+
+ONE_VCPU_MS = 32 * (WORST_WINDOWS_PER_TEXT * WORST_MS_PER_WINDOW + WORST_MS_PER_TEXT)
+
+
+def settings(**context: str) -> Settings:
+    return Settings.from_sources(context.get, {})
+
+
+def test_the_worst_request_stretches_below_one_vcpu_and_no_faster_above():
+    assert worst_request_ms(1769) == pytest.approx(ONE_VCPU_MS)
+    assert worst_request_ms(3008) == pytest.approx(ONE_VCPU_MS)
+    assert worst_request_ms(512) == pytest.approx(ONE_VCPU_MS * 1769 / 512)
+
+
+def test_the_smallest_memory_size_is_the_first_that_finishes_in_time():
+    smallest = smallest_memory_mb(30)
+    assert worst_request_ms(smallest) <= 30_000 < worst_request_ms(smallest - 1)
+    assert smallest_memory_mb(int(ONE_VCPU_MS // 1000) - 1) is None
+
+
+def test_the_default_stack_fits_the_worst_request():
+    assert worst_request_ms(settings().memory_mb) <= settings().timeout_s * 1000
+
+
+def test_a_memory_size_too_small_for_the_timeout_is_refused_naming_the_least():
+    least = smallest_memory_mb(30)
+    with pytest.raises(SettingsError, match=rf"memoryMb \(SENTIMENT_MEMORY_MB\) must be at least {least} "):
+        settings(memoryMb=str(least - 1))
+    assert settings(memoryMb=str(least)).memory_mb == least
+
+
+def test_a_timeout_no_memory_size_can_meet_is_refused():
+    with pytest.raises(SettingsError, match=r"timeoutS \(SENTIMENT_TIMEOUT_S\) must be at least \d+: the "):
+        settings(timeoutS=str(int(ONE_VCPU_MS // 1000) - 1), memoryMb="10240")
