@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import math
 
+from handler.settings import MB_PER_VCPU
+
 # AWS Lambda on-demand prices, us-east-1, first pricing tier, as listed on aws.amazon.com/lambda/pricing
 # (checked 2026-11-24). Duration is billed per 1 ms; INIT of a cold start is not counted here.
 PRICES = {
@@ -20,7 +22,9 @@ PRICES = {
     "per_gb_second": {"x86_64": 0.0000166667, "arm64": 0.0000133334},
     "per_million_requests": 0.20,
 }
-MB_PER_VCPU = 1769
+# Amazon Comprehend, the managed alternative (DetectSentiment, us-east-1, as issue 17 states it): $0.0001
+# per unit of 100 characters, at least 3 units a request, only the first 500 characters counted.
+COMPREHEND = {"per_unit": 0.0001, "unit_chars": 100, "min_units": 3, "max_chars": 500}
 
 
 def billed_ms(one_cpu_ms: float, two_cpu_ms: float, memory_mb: int) -> int:
@@ -66,3 +70,10 @@ def cost_table(
                         }
                     )
     return rows
+
+
+def comprehend_per_million(texts: list[str]) -> float:
+    """Amazon Comprehend's price for 1M predictions of texts like these (one request per text)."""
+    c = COMPREHEND
+    units = [max(c["min_units"], math.ceil(min(len(t), c["max_chars"]) / c["unit_chars"])) for t in texts]
+    return c["per_unit"] * sum(units) / len(units) * 1e6

@@ -51,3 +51,64 @@ def headline(results: dict) -> list[dict]:
             )
         )
     return rows
+
+
+def _ready(results: dict, system: str) -> float:
+    return results["speed"]["cold"][system]["ready_ms"]["p50_ms"]
+
+
+def _warm(results: dict, shape: str, stage: str) -> float:
+    return results["speed"]["warm"][shape][stage]["p50_ms"]
+
+
+def _one_core(results: dict, system: str, shape: str) -> float:
+    return results["latency_one_cpu"][system][shape]["p50_ms"]
+
+
+# (metric, value from the results, "<=" or ">=", target): issue 17's targets, all ratios of figures measured
+# side by side in one run except the worst request (ms) and the image add-on (MB).
+SPEED_TARGETS: tuple[tuple[str, Callable[[dict], float], str, float], ...] = (
+    ("cold init in process, peer / ours (1 core)", lambda r: _ready(r, "peer") / _ready(r, "ours"), ">=", 15),
+    ("cold init in process, ours / bare imports", lambda r: _ready(r, "ours") / _ready(r, "bare"), "<=", 2.5),
+    (
+        "cold start via emulator, peer / ours",
+        lambda r: r["cold_start"]["peer"]["p50_ms"] / r["cold_start"]["ours"]["p50_ms"],
+        ">=",
+        15,
+    ),
+    (
+        "warm short review, peer / ours (1 core)",
+        lambda r: _one_core(r, "peer", "short") / _one_core(r, "ours", "short"),
+        ">=",
+        3,
+    ),
+    (
+        "warm short review, handler / floor (in process, 1 core)",
+        lambda r: _warm(r, "short", "handler") / _warm(r, "short", "floor"),
+        "<=",
+        1.2,
+    ),
+    (
+        "batch of 32, peer / ours (1 core)",
+        lambda r: _one_core(r, "peer", "batch") / _one_core(r, "ours", "batch"),
+        ">=",
+        6,
+    ),
+    (
+        "worst request within the limits, ms (in process, 1 core)",
+        lambda r: _warm(r, "worst", "handler"),
+        "<=",
+        5000,
+    ),
+    ("image add-on (dependencies + model), MB", lambda r: r["size"]["ours"]["total_mb"], "<=", 150),
+)
+
+
+def speed_targets(results: dict) -> list[dict]:
+    """Rows of metric, measured value, target and whether it is met."""
+    rows = []
+    for metric, value, sense, target in SPEED_TARGETS:
+        measured = value(results)
+        met = measured >= target if sense == ">=" else measured <= target
+        rows.append({"metric": metric, "value": measured, "target": f"{sense} {target:g}", "met": met})
+    return rows

@@ -6,6 +6,8 @@ They are picked deterministically (first match in file order) so two runs compar
 from __future__ import annotations
 
 import itertools
+import random
+import string
 from dataclasses import dataclass
 
 from bench.errors import BenchError
@@ -42,3 +44,21 @@ def pick_inputs(reviews: list[str], max_length: int, batch_size: int) -> Inputs:
             f"(max_length {max_length}); found short={short is not None}, long={long is not None}"
         )
     return Inputs(short=short, long=long, batch=list(itertools.islice(itertools.cycle(reviews), batch_size)))
+
+
+def worst_texts(count: int, chars: int, seed: int = 0) -> list[str]:
+    """`count` texts of `chars` characters of long made-up words: the costliest request within the limits.
+
+    Rare words split into many word pieces (about 1.7 characters a token), so each text needs the most
+    windows the artifact scores (and the n-gram model reads every token of it).
+    """
+    rng = random.Random(seed)
+    texts = []
+    for _ in range(count):
+        words: list[str] = []
+        length = -1  # of the words joined by spaces
+        while length < chars:
+            words.append("".join(rng.choices(string.ascii_lowercase, k=rng.randint(8, 14))))
+            length += len(words[-1]) + 1
+        texts.append(" ".join(words)[:chars])
+    return texts

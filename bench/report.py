@@ -125,6 +125,87 @@ def _cost(results: dict) -> str:
     return _table(["system", "request", "arch"] + [f"{m} MB" for m in sizes], rows)
 
 
+STAGES = (
+    "libraries_ms",
+    "powertools_models_ms",
+    "model_load_ms",
+    "resolvers_ms",
+    "ready_ms",
+    "first_request_ms",
+)
+WARM_STAGES = ("tokenize", "transformer", "ngrams", "floor", "handler")
+
+
+def _span(stage: dict) -> str:
+    return f"{_fmt(stage['p50_ms'], 0)} ({_fmt(stage['min_ms'], 0)}-{_fmt(stage['max_ms'], 0)})"
+
+
+def _cold_stages(cold: dict) -> str:
+    rows = [[name.removesuffix("_ms").replace("_", " "), _span(cold["ours"][name])] for name in STAGES]
+    rows += [
+        ["bare import of numpy + onnxruntime + tokenizers", _span(cold["bare"]["ready_ms"])],
+        ["peer: ready (torch + transformers + pipeline)", _span(cold["peer"]["ready_ms"])],
+        ["peer: first request", _span(cold["peer"]["first_request_ms"])],
+    ]
+    return _table(["stage", "ms"], rows)
+
+
+def _warm_stages(warm: dict) -> str:
+    rows = [
+        [f"{shape} ({w['texts']} texts, {w['windows']} windows)"]
+        + [_fmt(w[stage]["p50_ms"], 2) if stage in w else "-" for stage in WARM_STAGES]
+        for shape, w in warm.items()
+    ]
+    return _table(["request", *WARM_STAGES], rows)
+
+
+def _cost_model(model: dict, limits: dict) -> str:
+    memory = model["min_memory_mb_for_timeout"]
+    return (
+        f"Cost model of the worst request (from its warm run): {model['ms_per_window']:.1f} ms per window + "
+        f"{model['ms_per_text']:.1f} ms per text; {limits['max_texts']} texts x {limits['max_text_chars']:,} "
+        f"characters predicts {model['worst_predicted_ms']:,.0f} ms (measured "
+        f"{model['worst_measured_ms']:,.0f} ms). Within {model['budget_ms']:,} ms at one core fit "
+        f"{model['max_texts_in_budget']} such texts a request, or {model['max_windows_in_budget']} windows a "
+        f"text for {limits['max_texts']} texts. Smallest memory size that finishes it within the "
+        f"{model['timeout_s']} s timeout: "
+        + (f"{memory:,} MB." if memory else "none up to one vCPU (1,769 MB).")
+    )
+
+
+def _speed(results: dict) -> str:
+    """Issue 17's targets, the cold-start stages, the warm stages, the worst request's cost model."""
+    speed = results["speed"]
+    targets = _table(
+        ["target", "measured", "wanted", "met"],
+        [
+            [r["metric"], _fmt(r["value"], 2), r["target"], "yes" if r["met"] else "**no**"]
+            for r in results["speed_targets"]
+        ],
+    )
+    return "\n\n".join(
+        [
+            targets,
+            f"Cold start in process, ms, median (min-max) of {speed['cold']['processes']} fresh processes:",
+            _cold_stages(speed["cold"]),
+            "Warm, in process, p50 ms (the floor: tokenize + transformer + n-grams + blend; the handler: "
+            "`lambda_handler` on the API Gateway event, validation, logging and metrics included):",
+            _warm_stages(speed["warm"]),
+            _cost_model(speed["cost_model"], speed["limits"]),
+        ]
+    )
+
+
+def _comprehend(results: dict) -> str:
+    c, usd = results["prices"]["comprehend"], results["speed"]["comprehend_usd_per_million"]
+    return (
+        f"Amazon Comprehend (managed, no function to run): ${c['per_unit']} per {c['unit_chars']}-character "
+        f"unit, {c['min_units']} units minimum per request, first {c['max_chars']} characters only: "
+        f"${usd['short']:,.0f} per 1M of the short review, ${usd['batch']:,.0f} per 1M reviews like the "
+        "batch's (one request per review)."
+    )
+
+
 # The report's prose lives beside this file so the text reads as markdown, not as string pieces.
 _TEMPLATE = (Path(__file__).parent / "template.md").read_text(encoding="utf-8")
 
@@ -154,6 +235,8 @@ def markdown(results: dict) -> str:
         size=_size(results),
         accuracy=_accuracy(results),
         cost=_cost(results),
+        speed=_speed(results),
+        comprehend=_comprehend(results),
     )
 
 

@@ -13,13 +13,14 @@ import numpy as np
 
 from bench import accuracy, emulated, sizes
 from bench.config import BenchConfig
-from bench.cost import PRICES, cost_table
+from bench.cost import COMPREHEND, PRICES, comprehend_per_million, cost_table
 from bench.cpus import ONE_CPU, TWO_CPUS, pinned
 from bench.errors import BenchError
 from bench.floor import Floor
-from bench.headline import headline
+from bench.headline import headline, speed_targets
 from bench.inputs import Inputs, pick_inputs
 from bench.meta import describe
+from bench.speed import speed
 from bench.timing import measure
 from export.artifacts import checkpoint_entries
 from export.data import load_examples
@@ -170,6 +171,14 @@ def _run(config: BenchConfig) -> dict:
     with (config.out_dir / "bench-emulator.log").open("w") as log:  # function logs, for when one fails
         results = _latency(config, served, inputs, log)
         results["cold_start"] = _cold_starts(config, inputs, log)
+    log_info("cold-start stages, warm stages and the worst request, in fresh processes on 1 core")
+    results["speed"] = speed(
+        config.model_dir, config.checkpoint_dir, inputs, config.cold_starts, config.repeat_single
+    )
+    results["speed"]["comprehend_usd_per_million"] = {
+        "short": comprehend_per_million([inputs.short]),
+        "batch": comprehend_per_million(inputs.batch),
+    }
     results["size"] = {
         "ours": _size(
             sizes.read_requirements(RUNTIME_REQUIREMENTS), config.model_dir, sizes.image_mb(config.image_name)
@@ -186,8 +195,9 @@ def _run(config: BenchConfig) -> dict:
     )
     _check_unchanged(config.model_dir, served)
     results["cost"] = _cost(results, config.memory_sizes_mb)
-    results["prices"] = PRICES
+    results["prices"] = {**PRICES, "comprehend": COMPREHEND}
     results["headline"] = headline(results)
+    results["speed_targets"] = speed_targets(results)
     results["meta"] = describe(config, served, inputs, results["size"]["ours"]["image_mb"])
     results["meta"]["load_average"] = {"start": load_start, "end": os.getloadavg()[0]}
     return results

@@ -1,0 +1,128 @@
+"""`python -m bench.probe MODE MODEL_DIR [EVENTS_JSON]`: one fresh interpreter's measurements, as JSON.
+
+Run by bench/speed.py in a new process each time (pinned by the caller), because a cold start can only be
+measured in a process that has imported nothing yet: this module imports only the standard library before
+it starts timing.
+
+Modes:
+    bare: import numpy, onnxruntime and tokenizers, nothing else (the floor of any init).
+    init: the handler's init stage by stage, then its first request (EVENTS_JSON's "short").
+    peer: the transformers pipeline peer's init and first request (MODEL_DIR is its checkpoint).
+    warm: per-stage warm times of every request in EVENTS_JSON (the handler in process and its parts).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from functools import partial
+from pathlib import Path
+from types import SimpleNamespace
+
+START = time.perf_counter()
+CONTEXT = SimpleNamespace(
+    function_name="bench",
+    memory_limit_in_mb=1769,
+    invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:bench",
+    aws_request_id="bench",
+    get_remaining_time_in_millis=lambda: 900_000,
+)
+
+
+def texts_of(event: dict) -> list[str]:
+    """The texts of a `POST /predict` event (one `text` or `texts`)."""
+    body = json.loads(event["body"])
+    return body["texts"] if "texts" in body else [body["text"]]
+
+
+def _lap(stages: dict[str, float], name: str, since: float) -> float:
+    now = time.perf_counter()
+    stages[name] = (now - since) * 1000
+    return now
+
+
+def bare() -> dict[str, float]:
+    import numpy  # noqa: F401
+    import onnxruntime  # noqa: F401
+    import tokenizers  # noqa: F401
+
+    return {"ready_ms": (time.perf_counter() - START) * 1000}
+
+
+def init(events: dict) -> dict[str, float]:
+    """Each stage of what Lambda's init runs, in the order handler.app runs it, then one request."""
+    stages: dict[str, float] = {}
+    at = START
+    import handler.inference
+
+    at = _lap(stages, "libraries_ms", at)
+    import handler.routes  # Powertools' router, pydantic, the request and response models
+
+    at = _lap(stages, "powertools_models_ms", at)
+    handler.routes.get_classifier()
+    at = _lap(stages, "model_load_ms", at)
+    import handler.app  # the resolvers, their OpenAPI and validation (the model is loaded: cached)
+
+    at = _lap(stages, "resolvers_ms", at)
+    answer = handler.app.lambda_handler(events["short"], CONTEXT)
+    _lap(stages, "first_request_ms", at)
+    stages["ready_ms"] = (time.perf_counter() - START) * 1000 - stages["first_request_ms"]
+    if answer.get("statusCode") != 200:
+        raise SystemExit(f"the handler answered {str(answer)[:200]}")
+    return stages
+
+
+def peer(events: dict) -> dict[str, float]:
+    from bench import peer as pipeline
+
+    stages: dict[str, float] = {}
+    classifier = pipeline.load_classifier(sys.argv[2])
+    at = _lap(stages, "ready_ms", START)
+    pipeline.classify(classifier, texts_of(events["short"]))
+    _lap(stages, "first_request_ms", at)
+    return stages
+
+
+def warm(events: dict) -> dict[str, dict]:
+    """Per request: tokenize, transformer, n-grams, floor (all of them) and the handler, warm."""
+    import handler.app
+    from bench.floor import Floor
+    from bench.timing import measure
+
+    served = handler.app.get_classifier()
+    repeat = int(events.pop("repeat"))
+    measured = {}
+    for shape, event in events.items():
+        texts = texts_of(event)
+        windows = served.encode(texts)
+        calls = {
+            "tokenize": partial(served.encode, texts),
+            "transformer": partial(served.logits, windows),
+            "ngrams": partial(served.ngrams.logits, windows.ngram_feeds) if served.ngrams else None,
+            "floor": partial(Floor(served).probabilities, texts),
+            "handler": partial(handler.app.lambda_handler, event, CONTEXT),
+        }
+        if shape == "worst":  # seconds a run at one core, and nothing left to warm up: one run each
+            calls.pop("floor")  # tokenize + transformer + n-grams, already timed one by one
+            warmup, times = 0, 1
+        else:
+            warmup, times = 1, repeat if len(texts) == 1 else 3
+        measured[shape] = {
+            "texts": len(texts),
+            "windows": int(windows.counts.sum()),
+            **{
+                name: measure(call, len(texts), warmup, times).summary()
+                for name, call in calls.items()
+                if call is not None
+            },
+        }
+    return measured
+
+
+if __name__ == "__main__":
+    mode, events = sys.argv[1], {}
+    if len(sys.argv) > 3:
+        events = json.loads(Path(sys.argv[3]).read_text(encoding="utf-8"))
+    result = bare() if mode == "bare" else {"init": init, "peer": peer, "warm": warm}[mode](events)
+    print(json.dumps(result))

@@ -1,0 +1,121 @@
+"""Where the time goes, at one core: cold start stage by stage, warm stages, the worst request, a cost model.
+
+Every figure comes from fresh interpreters (bench/probe.py) pinned to one core, with the environment the
+stack sets and the memory of one vCPU (1,769 MB: one ORT thread), so they compare side by side with each
+other in one run. The cost model prices the worst request within the limits (SENTIMENT_MAX_TEXTS texts of
+SENTIMENT_MAX_TEXT_CHARS characters of long rare words, max_windows windows each) as windows x ms per window
++ texts x ms per text, which gives the limits that fit a time budget and the smallest Lambda memory size
+that finishes that request within the function's timeout.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from bench.cpus import ONE_CPU, pinned
+from bench.emulated import predict_event
+from bench.errors import BenchError
+from bench.inputs import Inputs, worst_texts
+from handler.settings import MB_PER_VCPU, Settings
+from infra.settings import Settings as StackSettings
+from local.emulator import handler_env
+
+REPO = Path(__file__).resolve().parents[1]
+WORST_BUDGET_MS = 5000  # the worst request within the limits, at one core (issue 17's target)
+
+
+def _probe(mode: str, target: Path, events: Path, env: dict[str, str]) -> dict:
+    """One fresh `python -m bench.probe` run; its JSON answer.
+
+    Raises:
+        BenchError: the probe failed (its last line of stderr says why).
+    """
+    command = [sys.executable, "-m", "bench.probe", mode, str(target), str(events)]
+    run = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    if run.returncode != 0:
+        raise BenchError(f"bench.probe {mode}: {(run.stderr.strip().splitlines() or ['failed'])[-1]}")
+    return json.loads(run.stdout.splitlines()[-1])
+
+
+def _spread(samples: list[dict]) -> dict[str, dict[str, float]]:
+    """Per stage: the median, min and max over fresh processes."""
+    return {
+        stage: {
+            "p50_ms": float(np.median([s[stage] for s in samples])),
+            "min_ms": min(s[stage] for s in samples),
+            "max_ms": max(s[stage] for s in samples),
+        }
+        for stage in samples[0]
+    }
+
+
+def cost_model(worst: dict, settings: Settings, max_windows: int, timeout_s: int) -> dict:
+    """ms per window and per text from the worst request's warm times, and what they imply.
+
+    Args:
+        worst: probe "warm"'s entry for the worst request (texts, windows, transformer, handler).
+        settings: the handler's limits (max_texts).
+        max_windows: the artifact's windows per text.
+        timeout_s: the function's timeout, for the smallest memory size that finishes in time.
+    """
+    per_window = worst["transformer"]["p50_ms"] / worst["windows"]
+    per_text = max(0.0, worst["handler"]["p50_ms"] - worst["transformer"]["p50_ms"]) / worst["texts"]
+    predicted = settings.max_texts * (max_windows * per_window + per_text)
+    return {
+        "ms_per_window": per_window,
+        "ms_per_text": per_text,
+        "worst_predicted_ms": predicted,
+        "worst_measured_ms": worst["handler"]["p50_ms"],
+        "budget_ms": WORST_BUDGET_MS,
+        "max_texts_in_budget": math.floor(WORST_BUDGET_MS / (max_windows * per_window + per_text)),
+        "max_windows_in_budget": max(
+            0,
+            math.floor((WORST_BUDGET_MS - settings.max_texts * per_text) / (settings.max_texts * per_window)),
+        ),
+        # Below one vCPU Lambda time-slices: the one-core time stretches by 1,769 / memory. Above, this
+        # model assumes no gain (one thread up to 3,538 MB), so None: no size of one vCPU or less will do.
+        "min_memory_mb_for_timeout": (
+            max(128, math.ceil(MB_PER_VCPU * predicted / (timeout_s * 1000)))
+            if predicted <= timeout_s * 1000
+            else None
+        ),
+        "timeout_s": timeout_s,
+    }
+
+
+def speed(model_dir: Path, checkpoint_dir: Path, inputs: Inputs, times: int, repeat: int) -> dict:
+    """Cold-start breakdown (ours, the bare libraries, the peer), warm stages and the worst request.
+
+    Args:
+        times: fresh processes per cold-start measurement.
+        repeat: timed calls of each warm stage of a single review (batches: 3).
+    """
+    settings = Settings()
+    worst = worst_texts(settings.max_texts, settings.max_text_chars)
+    events = {"short": predict_event([inputs.short]), "batch": predict_event(inputs.batch)}
+    events["worst"] = predict_event(worst)
+    env = {**os.environ, **handler_env(model_dir), "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(MB_PER_VCPU)}
+    with tempfile.TemporaryDirectory() as scratch, pinned(ONE_CPU):
+        path = Path(scratch, "events.json")
+        path.write_text(json.dumps({**events, "repeat": repeat}), encoding="utf-8")
+        bare = [_probe("bare", model_dir, path, env) for _ in range(times)]
+        init = [_probe("init", model_dir, path, env) for _ in range(times)]
+        peer = [_probe("peer", checkpoint_dir.resolve(), path, env) for _ in range(times)]
+        warm = _probe("warm", model_dir, path, env)
+    manifest = json.loads((model_dir / "manifest.json").read_text(encoding="utf-8"))
+    return {
+        "cold": {"bare": _spread(bare), "ours": _spread(init), "peer": _spread(peer), "processes": times},
+        "warm": warm,
+        "cost_model": cost_model(
+            warm["worst"], settings, int(manifest["max_windows"]), StackSettings().timeout_s
+        ),
+        "limits": {"max_texts": settings.max_texts, "max_text_chars": settings.max_text_chars},
+    }

@@ -1,0 +1,117 @@
+"""bench/speed.py's cost model and targets, bench/cost.py's Comprehend price, the worst request's texts, and
+bench/probe.py's fresh-process measurements on the tiny artifact."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.cost import comprehend_per_million
+from bench.emulated import predict_event
+from bench.headline import speed_targets
+from bench.inputs import worst_texts
+from bench.speed import cost_model
+from handler.inference import Classifier
+from handler.settings import Settings
+from local.emulator import handler_env
+
+REPO = Path(__file__).parents[2]
+
+
+def test_comprehend_counts_units_of_100_characters_from_3_up_to_the_first_500():
+    assert comprehend_per_million(["x" * 110]) == pytest.approx(300.0)  # 3 units minimum
+    assert comprehend_per_million(["x" * 301]) == pytest.approx(400.0)
+    assert comprehend_per_million(["x" * 5000]) == pytest.approx(500.0)  # only the first 500 characters
+    assert comprehend_per_million(["x" * 10, "x" * 5000]) == pytest.approx(400.0)  # the mean per text
+
+
+def test_cost_model_splits_the_worst_request_into_windows_and_texts():
+    worst = {
+        "texts": 32,
+        "windows": 256,
+        "transformer": {"p50_ms": 12_800.0},
+        "handler": {"p50_ms": 13_440.0},
+    }
+    model = cost_model(worst, Settings(max_texts=32), max_windows=8, timeout_s=30)
+    assert model["ms_per_window"] == pytest.approx(50.0)
+    assert model["ms_per_text"] == pytest.approx(20.0)
+    assert model["worst_predicted_ms"] == pytest.approx(13_440.0)
+    assert model["max_texts_in_budget"] == 11  # 5,000 / (8 x 50 + 20) = 11.9
+    assert model["max_windows_in_budget"] == 2  # (5,000 - 32 x 20) / (32 x 50) = 2.7
+    assert model["min_memory_mb_for_timeout"] == 793  # 1,769 x 13.44 / 30
+    slow = cost_model(worst, Settings(max_texts=32), max_windows=8, timeout_s=10)
+    assert slow["min_memory_mb_for_timeout"] is None  # not even one vCPU finishes it in 10 s
+
+
+def test_speed_targets_compare_in_both_directions():
+    results = {
+        "speed": {
+            "cold": {
+                n: {"ready_ms": {"p50_ms": v}} for n, v in (("ours", 400), ("peer", 8000), ("bare", 200))
+            },
+            "warm": {
+                "short": {"handler": {"p50_ms": 5.5}, "floor": {"p50_ms": 5.0}},
+                "worst": {"handler": {"p50_ms": 5001.0}},
+            },
+        },
+        "cold_start": {"ours": {"p50_ms": 500}, "peer": {"p50_ms": 7000}},
+        "latency_one_cpu": {
+            "ours": {"short": {"p50_ms": 5.0}, "batch": {"p50_ms": 100.0}},
+            "peer": {"short": {"p50_ms": 15.0}, "batch": {"p50_ms": 500.0}},
+        },
+        "size": {"ours": {"total_mb": 150.0}},
+    }
+    met = {row["metric"].split(",")[0] + row["target"]: row["met"] for row in speed_targets(results)}
+    assert met == {
+        "cold init in process>= 15": True,  # 20x
+        "cold init in process<= 2.5": True,  # 2.0x the bare imports
+        "cold start via emulator>= 15": False,  # 14x
+        "warm short review>= 3": True,  # exactly 3x
+        "warm short review<= 1.2": True,  # 1.1x the floor
+        "batch of 32>= 6": False,  # 5x
+        "worst request within the limits<= 5000": False,
+        "image add-on (dependencies + model)<= 150": True,
+    }
+
+
+def test_worst_texts_fill_every_window_the_artifact_scores(tiny_artifact):
+    texts = worst_texts(3, 2_000)
+    assert [len(t) for t in texts] == [2_000] * 3
+    assert len(set(texts)) == 3
+    assert texts == worst_texts(3, 2_000)  # the same every run
+    windows = Classifier.from_dir(tiny_artifact, threads=1).encode(texts)
+    assert windows.truncated.all()
+
+
+def probe(mode: str, artifact: Path, tmp_path: Path, events: dict) -> dict:
+    path = tmp_path / "events.json"
+    path.write_text(json.dumps(events))
+    command = [sys.executable, "-m", "bench.probe", mode, str(artifact), str(path)]
+    env = {**handler_env(artifact), "PATH": "/usr/bin:/bin", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1769"}
+    run = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout.splitlines()[-1])
+
+
+def test_probe_times_each_init_stage_of_a_fresh_process(tiny_artifact, tmp_path):
+    stages = probe("init", tiny_artifact, tmp_path, {"short": predict_event(["fine kettle"])})
+    parts = ("libraries_ms", "powertools_models_ms", "model_load_ms", "resolvers_ms")
+    assert all(stages[name] > 0 for name in (*parts, "first_request_ms"))
+    assert stages["ready_ms"] >= sum(stages[name] for name in parts)
+
+
+def test_probe_times_the_warm_stages_of_each_request(tiny_artifact, tmp_path):
+    events = {
+        "short": predict_event(["fine kettle"]),
+        "worst": predict_event(worst_texts(2, 500)),
+        "repeat": 3,
+    }
+    warm = probe("warm", tiny_artifact, tmp_path, events)
+    assert set(warm["short"]) == {"texts", "windows", "tokenize", "transformer", "ngrams", "floor", "handler"}
+    assert "floor" not in warm["worst"]
+    assert (warm["worst"]["texts"], len(warm["short"]["handler"]["samples_ms"])) == (2, 3)
+    assert warm["worst"]["windows"] == 2 * Classifier.from_dir(tiny_artifact, threads=1).max_windows
