@@ -138,6 +138,9 @@ class Settings:
         None, _parse_optional_int, "reserved concurrency; empty: none"
     )
     provisioned_concurrency: int = _setting(0, int, "provisioned concurrency on the `live` alias; 0: none")
+    snap_start: bool = _setting(
+        False, _parse_bool, "SnapStart on published versions: new instances resume from a snapshot of init"
+    )
     latency_alarm_ms: int = _setting(3000, int, "p99 Lambda duration (ms) that raises the latency alarm")
     alarm_email: str | None = _setting(None, _parse_optional_str, "e-mail subscribed to the alarm topic")
 
@@ -165,6 +168,11 @@ class Settings:
         _require(self.log_level in LOG_LEVELS, "log_level", ", ".join(LOG_LEVELS))
         _require(self.log_retention_days in RETENTION_DAYS, "log_retention_days", str(RETENTION_DAYS))
         _require(self.provisioned_concurrency >= 0, "provisioned_concurrency", ">= 0")
+        _require(
+            not (self.snap_start and self.provisioned_concurrency),
+            "snap_start",
+            "false with provisionedConcurrency above 0 (Lambda does not combine SnapStart with it)",
+        )
         if self.reserved_concurrency is not None:
             _require(self.reserved_concurrency >= 1, "reserved_concurrency", ">= 1 (or empty for none)")
             _require(

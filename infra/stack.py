@@ -45,6 +45,7 @@ class SentimentStack(Stack):
             log_retention_days=settings.log_retention_days,
             reserved_concurrency=settings.reserved_concurrency,
             provisioned_concurrency=settings.provisioned_concurrency,
+            snap_start=settings.snap_start,
         )
         self.api = SentimentRestApi(
             self,

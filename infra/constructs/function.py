@@ -49,6 +49,7 @@ class SentimentFunction(Construct):
         log_retention_days: int,
         reserved_concurrency: int | None,
         provisioned_concurrency: int,
+        snap_start: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         lambda_architecture, platform = _ARCHITECTURES[architecture]
@@ -78,6 +79,8 @@ class SentimentFunction(Construct):
             log_group=self.log_group,
             role=self.role,
             reserved_concurrent_executions=reserved_concurrency,
+            # The alias points at a published version, which is what SnapStart snapshots after its init.
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if snap_start else None,
         )
         self.alias = lambda_.Alias(
             self,
