@@ -20,7 +20,7 @@ from aws_lambda_powertools.event_handler.types import EventHandlerInstance
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from handler import direct, error_mapping
+from handler import batch, direct, error_mapping
 from handler.envelopes import Entry, HttpEvent, RestEvent, checked
 from handler.inference import Classifier
 from handler.models import parse_json_body
@@ -102,7 +102,7 @@ def _entry_for(event: Any) -> Entry:
     An API Gateway shape with a field missing or mistyped gets a JSON 400 from `checked`, never a KeyError.
     """
     if not isinstance(event, dict) or not isinstance(event.get("requestContext"), dict):
-        return direct.invoke
+        return batch.invoke if batch.is_batch(event) else direct.invoke
     if "httpMethod" in event:
         return _REST
     if event.get("version") == "2.0" and "http" in event["requestContext"]:

@@ -1,0 +1,97 @@
+"""One row of a bulk job, read and scored as the API scores a text: the same text rules (length limit from
+settings, not blank), the same model, every field of the Prediction in the answer.
+
+Shared by the Lambda's Distributed Map batches (handler/batch.py) and `make score` (bulk/), so a row gets
+the same answer, or the same error, on a laptop and on AWS. No Powertools here: bulk/ runs it in worker
+processes that need nothing of the Lambda runtime.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from handler.inference import Classifier, Prediction
+from handler.models import Text
+
+# The API's own text rule (length limit from settings, not blank), strict: a number is not a review.
+_TEXT = TypeAdapter(Text, config=ConfigDict(strict=True))
+
+
+class RowError(ValueError):
+    """Why one row cannot be scored, in one line that never quotes the row's text."""
+
+
+class Columns(BaseModel):
+    """Which fields of a row hold the text and the id, and whether every label's score is wanted.
+
+    Read from BatchInput (camelCase keys, as the state machine writes them) or built by bulk/.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True, frozen=True)
+
+    text: str = Field(default="text", min_length=1, alias="textColumn", description="Column of the text.")
+    id: str = Field(default="", alias="idColumn", description="Column of the row's id; empty: none.")
+    all_scores: bool = Field(default=False, alias="allScores", description="Add every label's score.")
+
+
+def row_text(record: Any, columns: Columns) -> tuple[str, Any]:
+    """The text and id (None without an id column) of one row.
+
+    Raises:
+        RowError: the row is not an object, lacks a column, or its text breaks the API's text rules.
+    """
+    if not isinstance(record, dict):
+        raise RowError("the row is not an object with columns")
+    for column in filter(None, (columns.text, columns.id)):
+        if column not in record:
+            raise RowError(f"no column {column!r}")
+    try:
+        text = _TEXT.validate_python(record[columns.text])
+    except ValidationError as error:
+        raise RowError(f"{columns.text}: {problem(error)}") from None
+    return text, record[columns.id] if columns.id else None
+
+
+def problem(error: ValidationError) -> str:
+    """pydantic's first message, without its "Value error, " prefix and without the input."""
+    return str(error.errors(include_input=False)[0]["msg"]).removeprefix("Value error, ")
+
+
+def prediction_fields(prediction: Prediction, all_scores: bool) -> dict[str, Any]:
+    """Every field of the Prediction that has a value (new ones included), `scores` only when asked for."""
+    fields = {name: value for name, value in dataclasses.asdict(prediction).items() if value is not None}
+    if not all_scores:
+        fields.pop("scores", None)
+    return fields
+
+
+def score_rows(
+    classifier: Classifier, rows: Sequence[tuple[int | None, Any]], columns: Columns
+) -> list[dict[str, Any]]:
+    """Score (row number, record) pairs: one answer per row, in order; bad rows answered with `error`.
+
+    The good rows are classified in one call; each text's answer does not depend on the others
+    (handler.inference scores every window alone).
+    """
+    answers: list[dict[str, Any]] = []
+    texts: list[str] = []
+    for number, record in rows:
+        answer: dict[str, Any] = {"row": number}
+        try:
+            text, row_id = row_text(record, columns)
+        except RowError as error:
+            answer["error"] = str(error)
+        else:
+            texts.append(text)
+            if columns.id:
+                answer["id"] = row_id
+        answers.append(answer)
+    predictions = iter(classifier.classify(texts))
+    for answer in answers:
+        if "error" not in answer:
+            answer.update(prediction_fields(next(predictions), columns.all_scores))
+    return answers

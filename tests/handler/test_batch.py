@@ -1,0 +1,112 @@
+"""Step Functions Distributed Map batches in process: `{"Items": [...], "BatchInput": {...}}` in, one row per
+item out; a bad row is answered, never raised, and never costs the good rows their answers.
+
+handler modules are imported inside the tests: at collection time Powertools' singletons would be created
+before the fixtures set their environment."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+EVENTS = Path(__file__).parents[1] / "events"
+
+
+def load_event(name: str) -> dict[str, Any]:
+    return json.loads((EVENTS / f"{name}.json").read_text())
+
+
+@pytest.fixture
+def jsonl_batch():
+    return load_event("distributed_map_batch_jsonl")
+
+
+def test_the_documented_batch_shape_is_recognised(app, jsonl_batch):
+    from handler.batch import is_batch
+
+    assert is_batch(jsonl_batch)
+    assert is_batch({"Items": []})
+    assert not is_batch({"texts": ["a"]})
+    assert not is_batch({"Items": "not a list"})
+    assert not is_batch({"Items": [], "texts": ["a"]})  # a predict request with a stray key stays a 422
+
+
+def test_jsonl_batch_answers_every_row_in_order(app, context, jsonl_batch):
+    answers = app.lambda_handler(jsonl_batch, context)
+    assert [a["row"] for a in answers] == [1, 2, 3, 4, 5]
+    good = {a["row"]: a for a in answers if "error" not in a}
+    assert set(good) == {1, 4}
+    assert good[1]["id"] == "r-001"
+    assert good[1]["label"] in {"POSITIVE", "NEGATIVE"}
+    assert "scores" not in good[1]
+    errors = {a["row"]: a["error"] for a in answers if "error" in a}
+    assert errors[3] == "no column 'text'"
+    assert errors[5] == "text: Input should be a valid string"
+    assert errors[2].startswith("text: ")
+    assert "id" not in answers[1]  # a bad row carries its row number and reason only
+
+
+def test_batch_rows_get_the_api_answer(app, context, jsonl_batch):
+    """Same code, same answer: a row scored in a batch is what POST /predict says of that text."""
+    answers = app.lambda_handler(jsonl_batch, context)
+    texts = [jsonl_batch["Items"][0]["value"]["text"], jsonl_batch["Items"][3]["value"]["text"]]
+    predicted = app.lambda_handler({"texts": texts}, context)["predictions"]
+    for answer, prediction in zip((answers[0], answers[3]), predicted, strict=True):
+        assert {k: answer[k] for k in prediction} == prediction
+
+
+def test_csv_batch_with_all_scores(app, context):
+    answers = app.lambda_handler(load_event("distributed_map_batch_csv"), context)
+    assert [a["row"] for a in answers] == [1, 2, 3]
+    assert set(answers[1]) == {"row", "error"}
+    assert answers[1]["error"].startswith("review: ")
+    for answer in (answers[0], answers[2]):
+        assert set(answer["scores"]) == set(app.get_classifier().labels)
+        assert max(answer["scores"].values()) == pytest.approx(answer["score"])
+
+
+def test_over_the_length_limit_is_a_bad_row(app, context, jsonl_batch):
+    jsonl_batch["Items"][0]["value"]["text"] = "a" * 10_001
+    first = app.lambda_handler(jsonl_batch, context)[0]
+    assert first == {"row": 1, "error": "text: String should have at most 10000 characters"}
+
+
+def test_bare_items_are_scored_without_a_row_number(app, context):
+    """A Distributed Map without the bulk ItemSelector sends the records themselves."""
+    answers = app.lambda_handler({"Items": [{"text": "lovely"}, {"nope": 1}]}, context)
+    assert answers[0]["row"] is None
+    assert "label" in answers[0]
+    assert answers[1] == {"row": None, "error": "no column 'text'"}
+
+
+@pytest.mark.parametrize(
+    ("batch_input", "field"),
+    [({"textColumn": ""}, "textColumn"), ({"allScores": "yes"}, "allScores"), ({"unknown": 1}, "unknown")],
+)
+def test_bad_batch_input_answers_each_row_with_the_reason(app, context, jsonl_batch, batch_input, field):
+    jsonl_batch["BatchInput"] = batch_input
+    answers = app.lambda_handler(jsonl_batch, context)
+    assert len(answers) == 5
+    assert all(a["error"].startswith(f"BatchInput: {field}: ") for a in answers)
+
+
+def test_a_batch_over_the_function_limit_is_answered_not_run(app, context, jsonl_batch):
+    jsonl_batch["Items"] = [copy.deepcopy(jsonl_batch["Items"][0]) for _ in range(33)]
+    answers = app.lambda_handler(jsonl_batch, context)
+    assert len(answers) == 33
+    assert answers[0]["error"] == "a batch of 33 items; the function takes at most 32 (SENTIMENT_MAX_TEXTS)"
+
+
+def test_rows_carry_every_prediction_field(app):
+    """New Prediction fields flow through: the row is the Prediction's fields, not a hand-picked list."""
+    from handler.rows import Columns, score_rows
+
+    classifier = app.get_classifier()
+    (answer,) = score_rows(classifier, [(7, {"t": "great"})], Columns(text="t", all_scores=True))
+    (prediction,) = classifier.classify(["great"])
+    expected = {k: v for k, v in vars(prediction).items() if v is not None}
+    assert answer == {"row": 7, **expected}
