@@ -6,7 +6,7 @@ SHELL := /bin/bash
 VENV     := .venv
 PY       := $(VENV)/bin/python
 STAMP    := $(VENV)/.installed
-sources  := handler export infra local client image bench tests
+sources  := handler export infra local client image bench bulk tests
 
 # Model build knobs (see `$(PY) -m export build --help`).
 BASE_MODEL ?= default
@@ -87,6 +87,23 @@ demo: install $(MODEL_DIR)/manifest.json ## build the model if missing, serve it
 .PHONY: invoke
 invoke: install ## call the function with boto3 (local emulator, or FUNCTION=name / STACK=name when deployed)
 	$(PY) -m client $(if $(STACK),--stack $(STACK)) $(if $(FUNCTION),--function-name $(FUNCTION))
+
+# Bulk scoring: make score IN=reviews.jsonl OUT=scored.jsonl, make bulk STACK=... INPUT=s3://... OUTPUT=s3://...
+TEXT_COLUMN ?= text
+ID_COLUMN   ?=
+bulk_columns = --text-column "$(TEXT_COLUMN)" --id-column "$(ID_COLUMN)" $(if $(filter-out 0,$(ALL_SCORES)),--all-scores)
+
+.PHONY: score
+score: install $(MODEL_DIR)/manifest.json ## score a file on every core: IN=x.jsonl|csv|parquet OUT=y.jsonl [TEXT_COLUMN ID_COLUMN ALL_SCORES=1 WORKERS]
+	$(PY) -m bulk score "$(or $(IN),$(error make score needs IN=reviews.jsonl|.csv|.parquet))" "$(or $(OUT),$(error make score needs OUT=scored.jsonl))" --model $(MODEL_DIR) $(bulk_columns) $(if $(WORKERS),--workers $(WORKERS))
+
+.PHONY: bulk
+bulk: install ## score an S3 prefix with the stack's Distributed Map: STACK=... INPUT=s3://... OUTPUT=s3://...
+	$(PY) -m bulk start $(if $(STACK),--stack $(STACK)) --input "$(or $(INPUT),$(error make bulk needs INPUT=s3://<BulkBucket>/input/...))" --output "$(or $(OUTPUT),$(error make bulk needs OUTPUT=s3://<BulkBucket>/results/...))" $(bulk_columns)
+
+.PHONY: bulk-status
+bulk-status: install ## progress of the latest bulk executions (STACK=..., EXECUTION=arn for one)
+	$(PY) -m bulk status $(if $(STACK),--stack $(STACK)) $(if $(EXECUTION),--execution $(EXECUTION))
 
 .PHONY: bench
 bench: install $(MODEL_DIR)/manifest.json ## latency, cold start, size, accuracy, cost vs the PyTorch peer
