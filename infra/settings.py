@@ -53,6 +53,8 @@ RETENTION_DAYS = (
 WORST_WINDOWS_PER_TEXT = 8
 WORST_MS_PER_WINDOW = 55.0
 WORST_MS_PER_TEXT = 20.0
+# A bulk batch is one request to the function: it takes at most this many texts (SENTIMENT_MAX_TEXTS).
+BULK_MAX_BATCH = FunctionSettings.model_fields["max_texts"].default
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
 
@@ -143,10 +145,21 @@ class Settings:
     )
     latency_alarm_ms: int = _setting(3000, int, "p99 Lambda duration (ms) that raises the latency alarm")
     alarm_email: str | None = _setting(None, _parse_optional_str, "e-mail subscribed to the alarm topic")
+    bulk: bool = _setting(False, _parse_bool, "bulk scoring: S3 bucket + Step Functions Distributed Map")
+    bulk_batch_size: int = _setting(
+        BULK_MAX_BATCH,
+        int,
+        f"rows per Lambda invoke in bulk scoring (1-{BULK_MAX_BATCH}: the function's limit)",
+    )
+    bulk_concurrency: int = _setting(50, int, "most concurrent bulk batches (Lambda invokes), 1-10000")
+    bulk_tolerated_failure_percent: float = _setting(
+        5.0, _parse_finite_float, "failed batches (%) a bulk run tolerates before it fails, 0-100"
+    )
 
     def __post_init__(self) -> None:
         for check in (self._check_names, self._check_function, self._check_api, self._check_alarms):
             check()
+        self._check_bulk()
 
     def _check_names(self) -> None:
         _require(bool(_NAME.match(self.stack_name)), "stack_name", "letters, digits and '-', up to 128")
@@ -195,6 +208,19 @@ class Settings:
         _require(self.latency_alarm_ms >= 1, "latency_alarm_ms", ">= 1")
         if self.alarm_email is not None:
             _require(bool(_EMAIL.match(self.alarm_email)), "alarm_email", "an e-mail address")
+
+    def _check_bulk(self) -> None:
+        _require(
+            1 <= self.bulk_batch_size <= BULK_MAX_BATCH, "bulk_batch_size", f"between 1 and {BULK_MAX_BATCH}"
+        )
+        _require(1 <= self.bulk_concurrency <= 10_000, "bulk_concurrency", "between 1 and 10000")
+        if self.bulk and self.reserved_concurrency is not None:
+            _require(
+                self.bulk_concurrency <= self.reserved_concurrency,
+                "bulk_concurrency",
+                f"at most reserved_concurrency ({self.reserved_concurrency})",
+            )
+        _require(0 <= self.bulk_tolerated_failure_percent <= 100, "bulk_tolerated_failure_percent", "0-100")
 
     @classmethod
     def from_sources(cls, context: Callable[[str], Any], environ: Mapping[str, str]) -> Settings:

@@ -10,6 +10,8 @@ from constructs import Construct
 
 from infra.constructs.alarms import ServiceAlarms
 from infra.constructs.api import SentimentRestApi
+from infra.constructs.bulk import BulkScoring
+from infra.constructs.bulk import publish as publish_bulk
 from infra.constructs.function import SentimentFunction
 from infra.settings import Settings
 
@@ -72,6 +74,18 @@ class SentimentStack(Stack):
             metrics_namespace=settings.metrics_namespace,
             service_name=settings.service_name,
         )
+        if settings.bulk:
+            self.bulk = BulkScoring(
+                self,
+                "Bulk",
+                function=self.function.alias,
+                topic=self.alarms.topic,
+                batch_size=settings.bulk_batch_size,
+                concurrency=settings.bulk_concurrency,
+                tolerated_failure_percent=settings.bulk_tolerated_failure_percent,
+                log_retention_days=settings.log_retention_days,
+            )
+            publish_bulk(self, self.bulk)
         self._outputs()
 
     def _outputs(self) -> None:
