@@ -95,6 +95,11 @@ class ExportConfig:
         default=BUILD / "reports", metadata={"help": "where evaluation reports are written"}
     )
     name: str = _opt("amazon-sentiment", "model name in the manifest and in API answers")
+    license: str = _opt(
+        "apache-2.0",
+        "license id in the model card (build/model/README.md); the base model's and the data's terms apply "
+        "too",
+    )
     max_length: int = _opt(256, "tokens per window when serving (tokenizer truncation length)")
     window_stride: int = _opt(64, "tokens shared by consecutive windows of a long text")
     max_windows: int = _opt(8, "windows scored per text at most; beyond, the answer says truncated")
@@ -118,6 +123,12 @@ class ExportConfig:
     )
     label_smoothing: float = _opt(
         0.0, "label smoothing of the training loss (0 = none): some review stars disagree with their text"
+    )
+    class_balance: float = _opt(
+        0.0,
+        "weight each class's training loss by (mean class count / its count) ** this (0 = the plain loss, "
+        "1 = every class weighs as much in all): lifts a rarer class, such as 3-star neutral reviews, at "
+        "some cost to the others; single-label data only",
     )
     average_weights: float = _opt(
         0.5,
@@ -180,6 +191,8 @@ class ExportConfig:
                 raise ConfigError(f"{name} must be -1 or in [0, 1), got {getattr(self, name)}")
         if not 0 < self.layer_lr_decay <= 1:
             raise ConfigError(f"layer_lr_decay must be in (0, 1], got {self.layer_lr_decay}")
+        if not 0 <= self.class_balance <= 1:
+            raise ConfigError(f"class_balance must be in [0, 1], got {self.class_balance}")
         if not 0 <= self.average_weights <= 1:
             raise ConfigError(f"average_weights must be in [0, 1], got {self.average_weights}")
         if not (self.ngram_weight == -1 or 0 <= self.ngram_weight <= 1):

@@ -17,11 +17,21 @@ from export.errors import DataError
 from export.labels import BINARY, LabelOptions, read_labels
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-# role -> (file under ../shared/data, Hub data set used when this checkout has no ../shared, row cap for it)
+# role -> (files under ../shared/data, Hub data set used when this checkout has none of them, row cap for it)
 DEFAULT_SOURCES = {
-    "train": (SHARED_DATA / "amazon-reviews" / "train.jsonl", "amazon_polarity:train", 20_000),
-    "dev": (SHARED_DATA / "amazon-reviews" / "dev.jsonl", "amazon_polarity:test", 2_000),
-    "extra": (SHARED_DATA / "sst2" / "train.jsonl", "stanfordnlp/sst2:train", 0),
+    # Blitzer's 2007 reviews (label 0/1) and the recent multi-category star ratings (stars-binary: 1-2
+    # negative, 4-5 positive, 3 dropped); the dev sets of both judge every choice together.
+    "train": (
+        (SHARED_DATA / "amazon-reviews" / "train.jsonl", SHARED_DATA / "amazon-stars" / "train.jsonl"),
+        "amazon_polarity:train",
+        20_000,
+    ),
+    "dev": (
+        (SHARED_DATA / "amazon-reviews" / "dev.jsonl", SHARED_DATA / "amazon-stars" / "dev.jsonl"),
+        "amazon_polarity:test",
+        2_000,
+    ),
+    "extra": ((SHARED_DATA / "sst2" / "train.jsonl",), "stanfordnlp/sst2:train", 0),
 }
 # The dev sets `make eval` scores by default, each under SHARED_DATA/<name>/dev.jsonl.
 DEV_SETS = ("amazon-reviews", "amazon-stars", "amazon-sentences", "sst2")
@@ -117,19 +127,23 @@ def relabelling(names: tuple[str, ...], target: tuple[str, ...], source: str) ->
     return [folded[name.casefold()] for name in names]
 
 
-def resolve_source(source: str, role: str) -> tuple[str, int]:
-    """The data source `default` stands for in `role` (train, dev, extra), and a row cap (0 = none).
-
-    The shared files (Amazon reviews; SST-2 phrases as extra) when this checkout has them; otherwise public
-    Hub data sets (capped so `make model` stays within its time budget), announced in one line.
-    """
-    if source != "default":
-        return source, 0
-    local, hub, cap = DEFAULT_SOURCES[role]
-    if local.exists():
-        return str(local), 0
-    log.warning("%s not found: using Hub data set %s instead", local, hub)
-    return hub, cap
+def resolve_sources(spec: str, role: str) -> list[tuple[str, int]]:
+    """The data sources a train/dev/extra setting names (several separated by commas), each with a row cap
+    (0 = none). `default` stands for the role's shared files that this checkout has; where it has none (a
+    user's machine), a public Hub data set, capped so `make model` stays within its time budget, announced
+    in one line."""
+    found: list[tuple[str, int]] = []
+    for source in (part.strip() for part in spec.split(",")):
+        if source != "default":
+            found += [(source, 0)] if source else []
+            continue
+        local, hub, cap = DEFAULT_SOURCES[role]
+        if present := [path for path in local if path.exists()]:
+            found += [(str(path), 0) for path in present]
+        else:
+            log.warning("%s not found: using Hub data set %s instead", ", ".join(map(str, local)), hub)
+            found.append((hub, cap))
+    return found
 
 
 def load_examples(

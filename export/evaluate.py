@@ -29,7 +29,11 @@ class Scored:
     probabilities: np.ndarray  # [texts, labels], in the artifact's label order
     labels: tuple[str, ...]
     windows: np.ndarray  # windows scored per text
-    truncated: int  # texts with windows beyond max_windows left unread
+    truncated: np.ndarray  # per text: windows beyond max_windows left unread
+
+    def take(self, rows: slice) -> Scored:
+        """The scores of some texts (a dev source's share of several)."""
+        return Scored(self.probabilities[rows], self.labels, self.windows[rows], self.truncated[rows])
 
 
 def score(classifier: Classifier, examples: Examples, desc: str = "evaluate") -> Scored:
@@ -38,13 +42,15 @@ def score(classifier: Classifier, examples: Examples, desc: str = "evaluate") ->
     The serving code scores each window on its own, so every number here is what an API caller gets for
     that text, whatever else shares its request; batches only pace the progress bar.
     """
-    probabilities, windows, truncated = [], [], 0
+    probabilities, windows, truncated = [], [], []
     for start in tqdm(range(0, len(examples), BATCH), desc=desc, unit="batch"):
         encoded = classifier.encode(examples.texts[start : start + BATCH])
         probabilities.append(classifier.probabilities(encoded))
         windows.append(encoded.counts)
-        truncated += int(encoded.truncated.sum())
-    return Scored(np.concatenate(probabilities), classifier.labels, np.concatenate(windows), truncated)
+        truncated.append(encoded.truncated)
+    return Scored(
+        np.concatenate(probabilities), classifier.labels, np.concatenate(windows), np.concatenate(truncated)
+    )
 
 
 def primary_metric(multi_label: bool) -> str:
@@ -58,8 +64,21 @@ def metrics(scored: Scored, examples: Examples, threshold: float = 0.5) -> dict[
     return {
         **scores(examples, scored.probabilities, threshold, scored.labels),
         "windows_mean": float(scored.windows.mean()),
-        "truncated": scored.truncated,
+        "truncated": int(scored.truncated.sum()),
     }
+
+
+def by_source(scored: Scored, examples: Examples, provenance: dict[str, Any], threshold: float) -> dict:
+    """Each dev source's scores when the dev data joined several ({} for one): the combined dev set is
+    their rows in order, as `provenance` lists them."""
+    found, start = {}, 0
+    for source in provenance.get("sources", []):
+        rows = slice(start, start + source["rows"])
+        found[source["path"]] = metrics(
+            scored.take(rows), examples.take(list(range(len(examples)))[rows]), threshold
+        )
+        start = rows.stop
+    return found
 
 
 def evaluate(model_dir: Path, examples: Examples, desc: str = "evaluate") -> dict[str, Any]:

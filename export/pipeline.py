@@ -13,9 +13,10 @@ import numpy as np
 
 from export import artifacts, gate, ngrams, onnx_export, quantize
 from export.config import ExportConfig
-from export.data import Examples, combine, fit_problem, load_examples, resolve_source, shuffled, split
+from export.data import Examples, combine, fit_problem, load_examples, resolve_sources, shuffled, split
 from export.errors import DataError, GateError
-from export.evaluate import Scored, evaluate, headline, metrics, primary_metric, score
+from export.evaluate import Scored, by_source, headline, metrics, primary_metric, score
+from export.model_card import write_model_card
 from export.train import BasePlan, plan_base, prepare_checkpoint, resolve_base_model
 from handler.inference import Classifier, NgramModel, available_cpus, blend, onnx_session
 
@@ -43,54 +44,56 @@ def load_data(cfg: ExportConfig, plan: BasePlan) -> Data:
     """
     names = plan.labels if not plan.fine_tune else ()
     if not plan.fine_tune and cfg.dev_data != "split":
-        dev = load_dev(cfg, names)
-        return Data(None, fit_problem(dev, plan.multi_label), {"dev": dev.provenance()}, None)
-    loaded = [load_train_source(cfg, source, names) for source in train_sources(cfg)]
+        parts = load_dev(cfg, names)
+        return Data(None, fit_problem(combine(parts), plan.multi_label), {"dev": provenance_of(parts)}, None)
+    sources = resolve_sources(cfg.train_data, "train")
+    loaded = [load_train_source(cfg, source, cap, names) for source, cap in sources]
     train = combine([examples for examples, _ in loaded])
     titles = combine([found if found is not None else blank(rows) for rows, found in loaded])
     kept = list(range(len(train)))
     if cfg.dev_data == "split":
         kept, held = split(train, cfg.dev_fraction, cfg.seed)
         train, dev = train.take(kept), train.take(held)
+        dev_provenance = dev.provenance()
     else:
-        dev = load_dev(cfg, train.names)
+        parts = load_dev(cfg, train.names)
+        dev, dev_provenance = combine(parts), provenance_of(parts)
     if not plan.fine_tune:
-        return Data(None, fit_problem(dev, plan.multi_label), {"dev": dev.provenance()}, None)
+        return Data(None, fit_problem(dev, plan.multi_label), {"dev": dev_provenance}, None)
     dev = fit_problem(dev, train.multi_label)
     check_classes(train, dev)
-    provenance: dict[str, Any] = {"train": train.provenance(), "dev": dev.provenance()}
+    provenance: dict[str, Any] = {"train": provenance_of([rows for rows, _ in loaded]), "dev": dev_provenance}
     extras = []
     if any(found is not None for _, found in loaded):
         extras.append(titles.take([i for i in kept if titles.texts[i].strip()]))
         provenance["train"]["title_column"] = cfg.title_column
-    if extra := extra_source(cfg, train):
-        extras.append(load_examples(extra, seed=cfg.seed, limit=cfg.extra_train_samples, names=train.names))
-        provenance["extra_train"] = extras[-1].provenance()
+    if extra := [
+        load_examples(source, seed=cfg.seed, limit=cfg.extra_train_samples, names=train.names)
+        for source in extra_sources(cfg, train)
+    ]:
+        extras += extra
+        provenance["extra_train"] = provenance_of(extra)
     reviews = train
     for more in extras:
         train = train.plus(more)
     return Data(train.take(shuffled(len(train), cfg.seed)) if extras else train, dev, provenance, reviews)
 
 
-def load_dev(cfg: ExportConfig, names: tuple[str, ...]) -> Examples:
-    """The dev data, read against `names` (a Hub set's random rows when `default` falls back to one)."""
-    dev_source, dev_cap = resolve_source(cfg.dev_data, "dev")
-    options = {"seed": cfg.seed if dev_cap else None, "limit": dev_cap, "labels": cfg.label_options}
-    return load_examples(dev_source, **options, names=names)
-
-
-def train_sources(cfg: ExportConfig) -> list[str]:
-    """The train data sources: one, or several separated by commas (`default` stands for the shared
-    Amazon reviews, or a Hub data set where this checkout has none)."""
-    return [source.strip() for source in cfg.train_data.split(",") if source.strip()]
+def load_dev(cfg: ExportConfig, names: tuple[str, ...]) -> list[Examples]:
+    """The dev sources, each read against `names` (a Hub set's random rows when `default` falls back to
+    one); the build judges on them together."""
+    options = {"labels": cfg.label_options, "names": names}
+    return [
+        load_examples(source, seed=cfg.seed if cap else None, limit=cap, **options)
+        for source, cap in resolve_sources(cfg.dev_data, "dev")
+    ]
 
 
 def load_train_source(
-    cfg: ExportConfig, source: str, names: tuple[str, ...]
+    cfg: ExportConfig, resolved: str, cap: int, names: tuple[str, ...]
 ) -> tuple[Examples, Examples | None]:
     """One train source, shuffled with the seed and capped, and its titles in the same order (None when
     titles are off or the data has no such column: titles are optional)."""
-    resolved, cap = resolve_source(source, "train")
     options = {"seed": cfg.seed, "limit": cfg.max_train_samples or cap, "labels": cfg.label_options}
     examples = load_examples(resolved, **options, names=names)
     if not cfg.title_column:
@@ -108,17 +111,24 @@ def blank(examples: Examples) -> Examples:
     return replace(examples, texts=[""] * len(examples))
 
 
-def extra_source(cfg: ExportConfig, train: Examples) -> str:
-    """The extra train source, or '' for none. `default` (SST-2 phrases, positive or negative) is mixed
+def provenance_of(parts: list[Examples]) -> dict[str, Any]:
+    """The manifest's record of one source, or of several (each listed, and their rows in all)."""
+    if len(parts) == 1:
+        return parts[0].provenance()
+    return {"sources": [part.provenance() for part in parts], "rows": sum(map(len, parts))}
+
+
+def extra_sources(cfg: ExportConfig, train: Examples) -> list[str]:
+    """The extra train sources, none for ''. `default` (SST-2 phrases, positive or negative) is mixed
     only into a NEGATIVE/POSITIVE model: its labels say nothing of other classes."""
     if not cfg.extra_train_data:
-        return ""
+        return []
     if cfg.extra_train_data == "default" and (
         train.multi_label or [name.casefold() for name in train.names] != ["negative", "positive"]
     ):
         log.info("no default extra train data (SST-2 phrases are binary): classes %s", list(train.names))
-        return ""
-    return resolve_source(cfg.extra_train_data, "extra")[0]
+        return []
+    return [source for source, _ in resolve_sources(cfg.extra_train_data, "extra")]
 
 
 def check_classes(train: Examples, dev: Examples) -> None:
@@ -285,7 +295,9 @@ def build(cfg: ExportConfig) -> dict[str, Any]:
         if manifest["ngrams"]:
             shutil.copyfile(cfg.fp32_dir / NGRAMS_FILE, staging / NGRAMS_FILE)
         artifacts.write_manifest(staging, manifest, shipped)  # provisional, so the serving code can load it
-        int8 = evaluate(staging, dev, desc="dev accuracy int8")
+        served_int8 = Classifier.from_dir(staging)
+        int8_scores = score(served_int8, dev, desc="dev accuracy int8")
+        int8 = metrics(int8_scores, dev, threshold)
         log.info("dev %s fp32 %.4f, int8 %.4f", metric, fp32[metric], int8[metric])
         try:
             drop = gate.check_quantization(fp32, int8, cfg.max_accuracy_drop, metric)
@@ -296,6 +308,9 @@ def build(cfg: ExportConfig) -> dict[str, Any]:
             ) from None
         parity = {"fp32_vs_torch": fp32_parity.as_dict(), "int8_vs_torch": int8_parity.as_dict()}
         manifest["metrics"] = {"fp32": fp32, "int8": int8, "parity": parity, "quantization_drop_points": drop}
+        if per_source := by_source(int8_scores, dev, provenance["dev"], threshold):
+            manifest["metrics"]["int8_by_dev_source"] = per_source
         manifest = artifacts.write_manifest(staging, manifest, shipped)
+        write_model_card(staging, manifest, cfg.license)
     log.info("artifact written to %s: int8 %s", cfg.output, headline(manifest["metrics"]["int8"]))
     return manifest

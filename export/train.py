@@ -6,6 +6,7 @@ import logging
 import re
 import tempfile
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -344,6 +345,7 @@ def fine_tune(
             eval_dataset=Dataset.from_dict({**dev_windows, "label": [trainer_labels(dev)[i] for i in owner]}),
             data_collator=DataCollatorWithPadding(tokenizer),
             compute_metrics=partial(windowed_score, owner=owner, dev=dev, threshold=cfg.threshold),
+            compute_loss_func=balanced_loss(train, cfg.class_balance, cfg.label_smoothing),
             layer_lr_decay=cfg.layer_lr_decay,
         )
         average = TailAverage(cfg.average_weights) if cfg.average_weights else None
@@ -373,6 +375,30 @@ def serving_windows(
     # Shortest first: evaluation batches then pad little (the owner array keeps track of each window's text).
     kept = kept[np.argsort([len(encoded["input_ids"][i]) for i in kept], kind="stable")]
     return {key: [values[i] for i in kept] for key, values in encoded.items()}, owner[kept]
+
+
+def balanced_loss(train: Examples, power: float, smoothing: float) -> Callable[..., torch.Tensor] | None:
+    """The Trainer's loss with each class weighted by (mean count / its count) ** power, or None (the
+    model's own loss) for power 0 or multi-label data."""
+    if not power or train.multi_label:
+        return None
+    counts = torch.tensor(train.counts(), dtype=torch.float32).clamp(min=1)
+    weights = (counts.mean() / counts) ** power
+    log.info(
+        "class loss weights: %s", dict(zip(train.names, weights.round(decimals=3).tolist(), strict=True))
+    )
+
+    def loss(outputs: Any, labels: torch.Tensor, num_items_in_batch: Any = None) -> torch.Tensor:
+        weighted = torch.nn.functional.cross_entropy(  # each row times its class's weight, then the mean,
+            outputs.logits,  # not torch's weighted mean, which divides a batch's weights out again
+            labels,
+            weight=weights.to(outputs.logits.device),
+            label_smoothing=smoothing,
+            reduction="none",
+        )
+        return weighted.mean()
+
+    return loss
 
 
 def trainer_labels(examples: Examples) -> list[Any]:

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import time
 from functools import cache
+from pathlib import Path
 from typing import Any
 
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.router import Router
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -105,3 +108,27 @@ def get_health() -> HealthResponse:
 )
 def get_model() -> dict[str, Any]:
     return get_classifier().manifest
+
+
+@router.get(
+    "/model/card",
+    summary="The served model's card (Markdown, Hugging Face format): use, labels, scores, limits",
+    responses={
+        200: {"description": "README.md of the model", "content": {"text/markdown": {}}},
+        404: _error("This artifact has no model card (built before cards were written)"),
+        422: _NO_INPUT,
+        500: _INTERNAL_ERROR,
+    },
+)
+def get_model_card():  # no return annotation: validation would try to model Response
+    card = model_card(Path(get_settings().model_dir))
+    if card is None:
+        raise NotFoundError("this model has no card: rebuild it with make model")
+    return Response(200, "text/markdown; charset=utf-8", card)
+
+
+@cache
+def model_card(model_dir: Path) -> str | None:
+    """README.md of the artifact, read once; None for an artifact written before the build wrote cards."""
+    path = model_dir / "README.md"
+    return path.read_text(encoding="utf-8") if path.is_file() else None

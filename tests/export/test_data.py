@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from export.data import load_examples, resolve_source, split
+from export.data import load_examples, resolve_sources, split
 from export.errors import DataError
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
@@ -70,9 +70,10 @@ def test_split_is_stratified_disjoint_and_deterministic():
 
 
 def test_default_source_is_the_shared_reviews_when_present():
-    source, cap = resolve_source("default", "train")
+    (source, cap), *more = resolve_sources("default", "train")
     if Path(source).exists():
         assert (source.endswith("amazon-reviews/train.jsonl"), cap) == (True, 0)
+        assert [other.endswith("amazon-stars/train.jsonl") for other, _ in more] in ([], [True])
     else:  # a checkout without ../shared falls back to the Hub, capped to keep make model in budget
         assert (source, cap > 0) == ("amazon_polarity:train", True)
 
@@ -173,3 +174,9 @@ def fine_tuning(cfg):
     from export.train import BasePlan
 
     return BasePlan(cfg.base_model, fine_tune=True, labels=(), multi_label=False, max_tokens=None)
+
+
+def test_sources_are_separated_by_commas_and_default_expands(tmp_path):
+    found = resolve_sources(f"{tmp_path / 'a.jsonl'}, default ,", "dev")
+    assert found[0] == (str(tmp_path / "a.jsonl"), 0)
+    assert found[1:] == resolve_sources("default", "dev")  # the shared files or the Hub; "" is ignored

@@ -210,3 +210,27 @@ def test_training_options_reach_the_trainer(tiny_base, make_tiny_config, tmp_pat
         )
     assert moved[0.01] < 0.01 * moved[1.0]  # its learning rate is 1e-4 times the head's
     assert caplog.text.count("2 averaged checkpoints") == 2  # 20 steps: steps 10 and 20 averaged
+
+
+def test_class_balance_weighs_a_rarer_class_up():
+    from types import SimpleNamespace
+
+    from export.train import balanced_loss
+
+    train = Examples(["a"] * 5, [0, 0, 1, 2, 2], "train", names=("neg", "neu", "pos"))
+    assert balanced_loss(train, 0.0, 0.0) is None  # the model's own loss
+    loss = balanced_loss(train, 1.0, 0.0)
+    outputs = SimpleNamespace(logits=torch.zeros(1, 3))  # the same uniform guess for any gold class
+    rare, common = loss(outputs, torch.tensor([1])), loss(outputs, torch.tensor([0]))
+    assert float(rare / common) == pytest.approx(2.0)  # neutral has half the rows of negative
+    half = balanced_loss(train, 0.5, 0.0)
+    assert float(half(outputs, torch.tensor([1])) / half(outputs, torch.tensor([0]))) == pytest.approx(2**0.5)
+    multi = Examples(["a"], [(0,)], "train", names=("x",), multi_label=True)
+    assert balanced_loss(multi, 1.0, 0.0) is None
+
+
+def test_class_balance_is_a_fraction():
+    from export.config import ExportConfig
+
+    with pytest.raises(ConfigError, match="class_balance must be in"):
+        ExportConfig(class_balance=1.5)

@@ -1,0 +1,171 @@
+"""The artifact's model card: README.md in the Hugging Face format, written from the manifest.
+
+YAML metadata first (base model, data sets, license, and the dev scores as `model-index` results, which the
+Hub renders as an evaluation table), then what a reader needs before using the model: what it is for, its
+labels, how long texts are read, its limits, and how it was built. huggingface_hub writes the metadata, so
+the card is what the Hub itself would accept.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+CARD_FILE = "README.md"
+# The manifest's metrics that become model-index results, with the names the Hub shows.
+REPORTED = {
+    "accuracy": "Accuracy",
+    "macro_f1": "Macro F1",
+    "within_one": "Within one star",
+    "micro_f1": "Micro F1",
+    "exact_match": "Exact match",
+}
+
+
+def write_model_card(directory: Path, manifest: dict[str, Any], license_id: str) -> Path:
+    """Write `directory/README.md` for the artifact whose manifest is `manifest`; return its path."""
+    data = ModelCardData(
+        language="en",
+        license=license_id,
+        library_name="onnx",
+        pipeline_tag="text-classification",
+        tags=["sentiment-analysis", "onnx", "int8", "aws-lambda"],
+        base_model=manifest["base_model"],
+        datasets=[data_name(source["path"]) for source in sources(manifest["data"].get("train", {}))] or None,
+        model_name=manifest["name"],
+        eval_results=eval_results(manifest),
+    )
+    card = ModelCard(f"---\n{data.to_yaml()}\n---\n\n" + body(manifest))
+    path = directory / CARD_FILE
+    card.save(path)
+    return path
+
+
+def sources(provenance: dict[str, Any]) -> list[dict[str, Any]]:
+    """The data files of a provenance entry (one source, or several under "sources")."""
+    if not provenance:
+        return []
+    return list(provenance.get("sources", [provenance]))
+
+
+def eval_results(manifest: dict[str, Any]) -> list[EvalResult]:
+    """One model-index result per dev set and metric, int8 as served."""
+    results = []
+    for name, scores in dev_scores(manifest).items():
+        for key, title in REPORTED.items():
+            if key in scores:
+                results.append(
+                    EvalResult(
+                        task_type="text-classification",
+                        dataset_type=data_name(name),
+                        dataset_name=data_name(name),
+                        dataset_split="dev",
+                        metric_type=key,
+                        metric_name=title,
+                        metric_value=round(scores[key], 4),
+                    )
+                )
+    return results
+
+
+def dev_scores(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """int8 scores by dev set: each source's when the dev data had several, else the one set's."""
+    metrics = manifest["metrics"]
+    if by_source := metrics.get("int8_by_dev_source"):
+        return by_source
+    return {manifest["data"]["dev"].get("path", "dev"): metrics["int8"]}
+
+
+def body(manifest: dict[str, Any]) -> str:
+    """The card's Markdown: use, labels, long texts, limits, build, scores."""
+    labels = ", ".join(f"`{name}`" for name in manifest["labels"])
+    multi = manifest.get("problem_type") == "multi_label_classification"
+    answer = (
+        f"every label whose probability reaches {manifest.get('threshold')} (sigmoid per label), and the top "
+        "one"
+        if multi
+        else "the most probable label and its probability (softmax over the labels)"
+    )
+    config = manifest.get("config", {})
+    trained = manifest.get("fine_tuned")
+    found = dev_scores(manifest)
+    shown = [key for key in REPORTED if any(key in scores for scores in found.values())]
+    rows = [
+        f"| `{data_name(name)}` | {scores['n']} | "
+        + " | ".join(f"{100 * scores[key]:.2f} %" if key in scores else "" for key in shown)
+        + " |"
+        for name, scores in found.items()
+    ]
+    ngrams = manifest.get("ngrams")
+    blend = (
+        f"An n-gram model (`{ngrams['file']}`, {ngrams['features']} token-id unigrams and bigrams, logistic "
+        f"regression) reads the whole text and is blended with the transformer's windows at weight "
+        f"{ngrams['weight']}."
+        if ngrams
+        else f"No n-gram model ({manifest.get('ngrams_skipped', 'none')})."
+    )
+    return "\n".join(
+        [
+            f"# {manifest['name']}",
+            "",
+            "Sentiment of product reviews, int8 ONNX, served by a torch-free AWS Lambda handler. Base "
+            f"model: `{manifest['base_model']}`, {'fine-tuned' if trained else 'exported as it is'}.",
+            "",
+            "## Intended use",
+            "",
+            "Scoring English product reviews (the dev sets below are Amazon reviews) over the API or in "
+            "bulk. Not for decisions about people, and not for other languages or domains without checking "
+            "on their data first.",
+            "",
+            "## Labels",
+            "",
+            f"{labels}. The API answers {answer}.",
+            "",
+            "## How long texts are read",
+            "",
+            f"In windows of {manifest['max_length']} tokens overlapping by {manifest['window_stride']}, up "
+            f"to {manifest['max_windows']} per text, each scored alone and their probabilities averaged; a "
+            f"text longer than that is answered with `truncated: true`. {blend}",
+            "",
+            "## Scores (int8, as served)",
+            "",
+            "| dev set | n | " + " | ".join(REPORTED[key] for key in shown) + " |",
+            "|---|---|" + "---|" * len(shown),
+            *rows,
+            "",
+            f"Quantization ({manifest['quantization']['scheme']}) changed the gated metric by "
+            f"{-manifest['metrics']['quantization_drop_points']:+.2f} points against fp32.",
+            "",
+            "## Limitations",
+            "",
+            "Star ratings are noisy labels: some reviews argue with their own rating. Sarcasm, comparisons "
+            "and mixed reviews are read less well than plain praise or complaint. The dev scores hold for "
+            "data like the dev sets; measure on your own before relying on them.",
+            "",
+            "## How it was built",
+            "",
+            f"`python -m export build` (make model): train data {describe(manifest['data'].get('train'))}; "
+            f"dev data {describe(manifest['data'].get('dev'))}; {config.get('epochs')} epochs at learning "
+            f"rate {config.get('learning_rate')}, seed {manifest.get('seed')}. The build refuses an int8 "
+            f"model that loses more than {config.get('max_accuracy_drop')} points against fp32 on dev. "
+            "`manifest.json` beside this card records every setting, file hash and library version.",
+            "",
+        ]
+    )
+
+
+def data_name(source: str) -> str:
+    """A data set's name: a Hub id as it is, a local file by its folder (`amazon-stars/dev.jsonl` ->
+    `amazon-stars`), which is how ../shared/data and most users' exports are laid out."""
+    path = Path(source)
+    if not path.suffix:
+        return source
+    return path.parent.name or path.stem
+
+
+def describe(provenance: dict[str, Any] | None) -> str:
+    """`path (rows)` for each source of a provenance entry."""
+    found = sources(provenance or {})
+    return ", ".join(f"`{source['path']}` ({source['rows']} rows)" for source in found) or "none"
