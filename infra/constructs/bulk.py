@@ -9,31 +9,32 @@ ItemBatcher (batches of `batch_size` rows, the column names in BatchInput), one 
 batch (handler/batch.py answers bad rows per row), and a ResultWriter that writes one JSONL line per row
 under the output prefix. JSONata throughout: BatchInput and the writer's prefix come from the input.
 
-The readers and writers' IAM statements are narrowed to the prefixes: the CDK defaults grant the whole
-bucket.
+The readers' and writers' IAM statements are narrowed to the prefixes (infra/constructs/bulk_access.py).
 """
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, CfnOutput, Duration, Stack, Validations
+from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from infra.constructs.bulk_access import (
+    INPUT_PREFIX,
+    OUTPUT_PREFIX,
+    ScopedCsv,
+    ScopedJsonL,
+    ScopedObjects,
+    ScopedWriter,
+    acknowledge_wildcards,
+    data_bucket,
+)
 from infra.constructs.log_group import retained_log_group
 
-_EXECUTIONS = (
-    "arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
-    '{{"Fn::Select":[6,{{"Fn::Split":[":",{{"Ref":"{machine}"}}]}}]}}'
-)
-INPUT_PREFIX = "input/"
-OUTPUT_PREFIX = "results/"
 MAX_BATCH_BYTES = 256 * 1024  # Step Functions' payload limit, which a batch's input must fit
 EXECUTION_TIMEOUT = Duration.hours(24)
 # Throttling (concurrency or rate) is retried with jittered backoff; CDK's own retrier of the task already
@@ -42,81 +43,6 @@ THROTTLING_ERRORS = ["Lambda.TooManyRequestsException"]
 # Six throttled attempts wait at most 1+2+4+8+16+32 s, so a batch's Express child (5 minutes at most) still
 # fits six 30 s invokes.
 THROTTLING_RETRIES = 6
-# Every wildcard of the state machine's role, with why it cannot be narrower.
-_WILDCARDS = {
-    "<{bucket}.Arn>/input/*": "reads objects under input/ only: a run scores every object under a prefix "
-    "chosen at run time, so the keys are not known at deploy time",
-    "<{bucket}.Arn>/results/*": "writes results (and Step Functions' manifests) under results/ only: the run "
-    "names its own prefix below it at run time",
-    "*": "only the CloudWatch Logs vended-delivery actions (logs:CreateLogDelivery, DescribeResourcePolicies "
-    "...) and X-Ray PutTraceSegments / PutTelemetryRecords, which have no resource-level permissions",
-    _EXECUTIONS + ":*": "DescribeExecution / StopExecution of this state machine's own executions, whose "
-    "names are generated at run time (CDK's Distributed Map policy)",
-    _EXECUTIONS + "/*:*": "RedriveExecution of this state machine's own map-run child executions, named at "
-    "run time (CDK's Distributed Map policy)",
-}
-_LOGS_S1_REASON = (
-    "This is the server access log bucket of the bulk data bucket; logging a log bucket into itself "
-    "would loop, and its objects are the access records themselves."
-)
-
-
-class _ScopedObjects(sfn.S3ObjectsItemReader):
-    """ListObjectsV2 reader allowed to list the input prefix only (CDK grants s3:ListBucket on it all)."""
-
-    def __init__(self, bucket: s3.IBucket, prefix: str) -> None:
-        super().__init__(bucket=bucket, prefix=prefix)
-        self._scoped_bucket = bucket
-
-    def provide_policy_statements(self) -> list[iam.PolicyStatement]:
-        return [
-            iam.PolicyStatement(
-                actions=["s3:ListBucket"],
-                resources=[self._scoped_bucket.bucket_arn],
-                conditions={"StringLike": {"s3:prefix": [f"{INPUT_PREFIX}*"]}},
-            )
-        ]
-
-
-def _read_input(bucket: s3.IBucket) -> list[iam.PolicyStatement]:
-    return [
-        iam.PolicyStatement(actions=["s3:GetObject"], resources=[bucket.arn_for_objects(f"{INPUT_PREFIX}*")])
-    ]
-
-
-class _ScopedJsonL(sfn.S3JsonLItemReader):
-    """JSONL rows of one object, readable under the input prefix only."""
-
-    def provide_policy_statements(self) -> list[iam.PolicyStatement]:
-        return _read_input(self.bucket)
-
-
-class _ScopedCsv(sfn.S3CsvItemReader):
-    """CSV rows (header in the first row) of one object, readable under the input prefix only."""
-
-    def provide_policy_statements(self) -> list[iam.PolicyStatement]:
-        return _read_input(self.bucket)
-
-
-class _ScopedWriter(sfn.ResultWriterV2):
-    """Results written under the output prefix only."""
-
-    def __init__(self, bucket: s3.IBucket, prefix: str, writer_config: sfn.WriterConfig) -> None:
-        super().__init__(bucket=bucket, prefix=prefix, writer_config=writer_config)
-        self._scoped_bucket = bucket
-
-    def provide_policy_statements(self) -> list[iam.PolicyStatement]:
-        return [
-            iam.PolicyStatement(
-                actions=[
-                    "s3:PutObject",
-                    "s3:GetObject",
-                    "s3:ListMultipartUploadParts",
-                    "s3:AbortMultipartUpload",
-                ],
-                resources=[self._scoped_bucket.arn_for_objects(f"{OUTPUT_PREFIX}*")],
-            )
-        ]
 
 
 class BulkScoring(Construct):
@@ -141,15 +67,15 @@ class BulkScoring(Construct):
         log_retention_days: int,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.bucket = _data_bucket(self)
+        self.bucket = data_bucket(self)
         self.log_group = retained_log_group(self, "Logs", retention_days=log_retention_days)
         rows = {
             suffix: self._rows_map(
                 suffix, reader, function, batch_size, concurrency, tolerated_failure_percent
             )
             for suffix, reader in (
-                (".jsonl", _ScopedJsonL(bucket=self.bucket, key="{% $states.input.key %}")),
-                (".csv", _ScopedCsv(bucket=self.bucket, key="{% $states.input.key %}")),
+                (".jsonl", ScopedJsonL(bucket=self.bucket, key="{% $states.input.key %}")),
+                (".csv", ScopedCsv(bucket=self.bucket, key="{% $states.input.key %}")),
             )
         }
         kind = sfn.Choice.jsonata(self, "ByExtension", comment="Pick the reader by the object's extension")
@@ -164,7 +90,7 @@ class BulkScoring(Construct):
         files = sfn.DistributedMap.jsonata(
             self,
             "Files",
-            item_reader=_ScopedObjects(self.bucket, "{% $states.input.prefix %}"),
+            item_reader=ScopedObjects(self.bucket, "{% $states.input.prefix %}"),
             item_selector={
                 "key": "{% $states.context.Map.Item.Value.Key %}",
                 "prefix": "{% $states.input.prefix %}",
@@ -172,7 +98,7 @@ class BulkScoring(Construct):
                 "columns": "{% $states.input.columns %}",
             },
             max_concurrency=1,  # one object at a time: Lambda concurrency stays at the inner map's
-            result_writer_v2=_ScopedWriter(
+            result_writer_v2=ScopedWriter(
                 self.bucket,
                 "{% $states.input.output & '_files' %}",
                 sfn.WriterConfig(output_type=sfn.OutputType.JSONL, transformation=sfn.Transformation.COMPACT),
@@ -193,7 +119,7 @@ class BulkScoring(Construct):
             comment="Score every JSONL / CSV object under an input prefix with the sentiment function",
         )
         self.alarm = _failed_executions_alarm(self, self.state_machine, topic)
-        _acknowledge_wildcards(self.state_machine, self.bucket)
+        acknowledge_wildcards(self.state_machine, self.bucket)
 
     def _rows_map(
         self,
@@ -240,7 +166,7 @@ class BulkScoring(Construct):
             # A batch is one invoke of a few seconds: Express children cost per request, not per transition.
             map_execution_type=sfn.StateMachineType.EXPRESS,
             tolerated_failure_percentage=tolerated_failure_percent,
-            result_writer_v2=_ScopedWriter(
+            result_writer_v2=ScopedWriter(
                 self.bucket,
                 "{% $states.input.output & $substringAfter($states.input.key, $states.input.prefix) %}",
                 _json_lines(),
@@ -251,43 +177,9 @@ class BulkScoring(Construct):
         return rows
 
 
-def _acknowledge_wildcards(machine: sfn.StateMachine, bucket: s3.Bucket) -> None:
-    """One acknowledgment per wildcard finding of cdk-nag's IAM5, each with its reason."""
-    stack = Stack.of(machine)
-    names = {
-        "bucket": stack.resolve(stack.get_logical_id(bucket.node.default_child)),
-        "machine": stack.resolve(stack.get_logical_id(machine.node.default_child)),
-    }
-    for resource, reason in _WILDCARDS.items():
-        finding = f"AwsSolutions-IAM5[Resource::{resource.format(**names)}]"
-        Validations.of(machine).acknowledge(
-            Acknowledgment(id=finding, reason=f"Bulk state machine role {reason}.")
-        )
-
-
 def _json_lines() -> sfn.WriterConfig:
     """One JSONL line per child output element: each batch answers a list of rows, flattened."""
     return sfn.WriterConfig(output_type=sfn.OutputType.JSONL, transformation=sfn.Transformation.FLATTEN)
-
-
-def _data_bucket(scope: Construct) -> s3.Bucket:
-    logs = s3.Bucket(
-        scope,
-        "AccessLogs",
-        encryption=s3.BucketEncryption.S3_MANAGED,
-        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-        enforce_ssl=True,
-    )
-    Validations.of(logs).acknowledge(Acknowledgment(id="AwsSolutions-S1", reason=_LOGS_S1_REASON))
-    return s3.Bucket(
-        scope,
-        "Data",
-        encryption=s3.BucketEncryption.S3_MANAGED,
-        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-        enforce_ssl=True,
-        server_access_logs_bucket=logs,
-        server_access_logs_prefix="data/",
-    )
 
 
 def _failed_executions_alarm(
