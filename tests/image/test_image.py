@@ -7,6 +7,7 @@ keeps full copies of every layer, so leftovers cost hundreds of MB each).
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -83,6 +84,7 @@ def test_standin_base_has_the_aws_layout_but_not_its_python(built: BuiltImage) -
     ]
     script = 'python3 -c "import platform; print(platform.python_version())"; echo "$LAMBDA_TASK_ROOT $PWD";'
     found = run_in_image(built.tag, "sh", "-c", script + " && ".join(checks) + " && echo layout-ok").split()
-    print(f"stand-in base: Python {found[0]} (the AWS base runs {AWS_BASE.rsplit(':', 1)[1]})")
+    aws_python = re.search(r"python:([\d.]+)", AWS_BASE).group(1)
+    print(f"stand-in base: Python {found[0]} with the AWS layout; the AWS base {AWS_BASE} runs {aws_python}")
     assert found[0].startswith(f"{PYTHON}.")
     assert found[1:] == ["/var/task", "/var/task", "layout-ok"]
