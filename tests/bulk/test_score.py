@@ -66,9 +66,10 @@ def test_make_score_reports_bad_rows_by_row_number(tiny_artifact, tmp_path):
 
 
 def test_same_input_same_output_whatever_the_workers(tiny_artifact, tmp_path):
+    """520 rows are 9 chunks: more than the 6 two workers keep in flight, so the window really slides."""
     rows = [
         {"text": f"Review {i}: {'great' if i % 3 else 'awful'} product, {'really ' * (i % 40)}so"}
-        for i in range(300)
+        for i in range(520)
     ]
     source = write_jsonl(tmp_path / "many.jsonl", rows)
     outputs = []
@@ -80,7 +81,7 @@ def test_same_input_same_output_whatever_the_workers(tiny_artifact, tmp_path):
         assert done.returncode == 0, done.stderr
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1] == outputs[2]
-    assert [r["row"] for r in lines(tmp_path / "w1-0.jsonl")] == list(range(1, 301))
+    assert [r["row"] for r in lines(tmp_path / "w1-0.jsonl")] == list(range(1, 521))
 
 
 def test_csv_and_parquet_with_every_score(tiny_artifact, tmp_path):
