@@ -50,7 +50,6 @@ class StubbedSession:
         )
         return self
 
-
     def logging_role(self, arn: str | None) -> StubbedSession:
         account = {"cloudwatchRoleArn": arn} if arn else {}
         self.stubs["apigateway"].add_response("get_account", account, {})
