@@ -116,7 +116,8 @@ def fp32_copy(tiny_build, tmp_path: Path) -> Path:
 
 
 def scored(probabilities: np.ndarray) -> Scored:
-    return Scored(probabilities, ("NEGATIVE", "POSITIVE"), np.ones(len(probabilities), int), 0)
+    rows = len(probabilities)
+    return Scored(probabilities, ("NEGATIVE", "POSITIVE"), np.ones(rows, int), np.zeros(rows, bool))
 
 
 def test_the_build_ships_no_ngram_model_that_dev_gives_weight_zero(tiny_build, fit, train, tmp_path):

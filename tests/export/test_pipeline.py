@@ -28,7 +28,14 @@ INT8_ATOL = 0.1
 
 def test_artifact_holds_exactly_the_contract_files(tiny_artifact):
     names = sorted(p.name for p in tiny_artifact.iterdir())
-    assert names == ["config.json", "manifest.json", "model.onnx", "ngrams.onnx", "tokenizer.json"]
+    assert names == [
+        "README.md",
+        "config.json",
+        "manifest.json",
+        "model.onnx",
+        "ngrams.onnx",
+        "tokenizer.json",
+    ]
 
 
 def test_artifact_is_readable_by_other_users(tiny_artifact):

@@ -102,8 +102,13 @@ def test_echoed_method_path_and_content_type_are_cut(app, method, path, content_
 
 # --- 4. crafted events: every shape gets a JSON answer, never a function error ---
 
+# JSON values only: NaN and Infinity are not JSON, and Lambda refuses such a payload before any handler runs.
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
     max_leaves=6,
 )
