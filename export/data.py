@@ -69,8 +69,10 @@ class Examples:
     def plus(self, other: Examples) -> Examples:
         """These rows, then `other`'s (same classes, matched by name), under this source's name."""
         if self.multi_label != other.multi_label:
+            kinds = {True: "lists of labels", False: "one label per row"}
             raise DataError(
-                f"{other.source} is {'' if other.multi_label else 'not '}multi-label, {self.source} is"
+                f"{other.source} has {kinds[other.multi_label]}, {self.source} {kinds[self.multi_label]}: "
+                "sources of one build must agree"
             )
         mapping = relabelling(other.names, self.names, other.source)
         moved = [tuple(mapping[i] for i in y) if other.multi_label else mapping[y] for y in other.labels]

@@ -75,7 +75,7 @@ def by_source(scored: Scored, examples: Examples, provenance: dict[str, Any], th
     for source in provenance.get("sources", []):
         rows = slice(start, start + source["rows"])
         found[source["path"]] = metrics(
-            scored.take(rows), examples.take(list(range(len(examples)))[rows]), threshold
+            scored.take(rows), examples.take(list(range(rows.start, rows.stop))), threshold
         )
         start = rows.stop
     return found

@@ -173,3 +173,10 @@ def test_another_output_gets_its_own_checkpoint_and_fp32_export():
     assert stars_model.checkpoint_dir == Path("build/stars3-checkpoint")
     assert stars_model.fp32_dir == Path("build/stars3-onnx-fp32")
     assert ExportConfig().checkpoint_dir == Path("build/checkpoint")
+
+
+def test_sources_of_one_label_per_row_and_of_lists_do_not_combine(tmp_path):
+    single = load_examples(jsonl(tmp_path / "a.jsonl", [{"text": "a", "label": "joy"}]))
+    multi = load_examples(jsonl(tmp_path / "b.jsonl", [{"text": "b", "label": ["joy"]}]))
+    with pytest.raises(DataError, match=r"b.jsonl has lists of labels, .*a.jsonl one label per row"):
+        combine([single, multi])
