@@ -315,6 +315,8 @@ def fine_tune(
         desc=f"tokenize {Path(train.source).name}",
     )
     dev_windows, owner = serving_windows(cfg, tokenizer, dev)
+    bf16 = uses_bf16(cfg.train_dtype)
+    log.info("training arithmetic: %s", "bfloat16 autocast (fp32 weights)" if bf16 else "fp32")
     cfg.checkpoint_dir.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".trainer-", dir=cfg.checkpoint_dir.parent) as work:
         args = TrainingArguments(
@@ -337,6 +339,8 @@ def fine_tune(
             logging_steps=20,
             report_to=[],
             dataloader_num_workers=0,
+            bf16=bf16,
+            use_cpu=bf16 and not torch.cuda.is_available(),  # else transformers takes bf16 for a GPU's
         )
         trainer = _FineTuner(
             model=model,
@@ -355,6 +359,22 @@ def fine_tune(
         if average is not None:
             keep_better(trainer, average, metric)
         return trainer.model
+
+
+def native_bf16() -> bool:
+    """Whether the training device computes bfloat16 in hardware: there autocast cuts a training step by about
+    a third (measured 1.35x on 2 AVX512-BF16 cores); elsewhere bf16 is emulated and slower than fp32.
+
+    torch.cpu's probes are underscored but are what torch's own CPU autocast tests use; CUDA has a public one.
+    """
+    if torch.cuda.is_available():
+        return torch.cuda.is_bf16_supported()
+    return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+
+
+def uses_bf16(train_dtype: str) -> bool:
+    """The config's train_dtype resolved on this machine (the manifest records the resolved value)."""
+    return train_dtype == "bf16" or (train_dtype == "auto" and native_bf16())
 
 
 def serving_windows(

@@ -51,6 +51,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], fragment: st
         ({"layer_lr_decay": 0.0}, "layer_lr_decay"),
         ({"ngram_weight": 1.5}, "ngram_weight"),
         ({"ngram_weight": -0.5}, "ngram_weight"),
+        ({"train_dtype": "fp16"}, "train_dtype"),
     ],
 )
 def test_bad_setting_names_the_field(overrides, field):

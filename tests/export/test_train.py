@@ -212,6 +212,18 @@ def test_training_options_reach_the_trainer(tiny_base, make_tiny_config, tmp_pat
     assert caplog.text.count("2 averaged checkpoints") == 2  # 20 steps: steps 10 and 20 averaged
 
 
+@pytest.mark.parametrize("dtype", ["bf16", "fp32"])
+def test_training_runs_in_the_arithmetic_asked_for_on_any_device(
+    dtype, tiny_base, make_tiny_config, tmp_path, caplog
+):
+    """bf16 autocast must run on a CPU too (transformers refuses bf16 without a GPU unless told use_cpu)."""
+    cfg = make_tiny_config(tmp_path, tiny_base, epochs=1.0, train_dtype=dtype)
+    with caplog.at_level(logging.INFO, logger="export.train"):
+        prepare_checkpoint(cfg, plan_base(cfg, str(tiny_base)), _train(), _train())
+    assert (cfg.checkpoint_dir / "model.safetensors").is_file()
+    assert ("bfloat16 autocast" if dtype == "bf16" else "training arithmetic: fp32") in caplog.text
+
+
 def test_class_balance_weighs_a_rarer_class_up():
     from types import SimpleNamespace
 
