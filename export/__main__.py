@@ -1,16 +1,17 @@
-"""`python -m export build|evaluate`: CLI generated from ExportConfig; domain errors exit 2 in one line."""
+"""`python -m export build|evaluate`: options generated from ExportConfig; bad input exits 2 in one line."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
-from dataclasses import replace
 from pathlib import Path
 
-from export.config import ExportConfig, field_specs
+from export.config import REPORTS_DIR, ExportConfig
 from export.errors import ExportError
+from export.options import add_options, given
 from handler.errors import SentimentError
+from handler.settings import BUILT_MODEL_DIR
 
 log = logging.getLogger("export")
 
@@ -21,41 +22,34 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", required=True)
     build = commands.add_parser("build", help="fine-tune, export, quantize and gate -> artifact directory")
     build.add_argument("--config", type=Path, help="JSON file of settings; options given here override it")
-    for name, kind, default, text in field_specs():
-        if name == "fine_tune":  # a pair of flags: --fine-tune / --no-fine-tune (default: auto)
-            flags = build.add_mutually_exclusive_group()
-            flags.add_argument("--fine-tune", dest=name, action="store_const", const="yes", help=text)
-            flags.add_argument("--no-fine-tune", dest=name, action="store_const", const="no")
-            continue
-        # default=None marks "not given", so a --config file value is not overridden by a CLI default
-        build.add_argument(
-            f"--{name.replace('_', '-')}",
-            dest=name,
-            type=kind,
-            default=None,
-            help=f"{text} (default: {default})",
-        )
+    add_options(build, ExportConfig, skip=("fine_tune",))
+    flags = build.add_mutually_exclusive_group()  # fine_tune is a pair of flags (default: auto)
+    text = ExportConfig.model_fields["fine_tune"].description
+    flags.add_argument("--fine-tune", dest="fine_tune", action="store_const", const="yes", help=text)
+    flags.add_argument("--no-fine-tune", dest="fine_tune", action="store_const", const="no")
     evaluate = commands.add_parser(
         "evaluate", help="accuracy, F1, confusion matrix of an artifact on a data file"
     )
-    evaluate.add_argument("--model", type=Path, default=Path("build/model"), help="artifact directory")
+    evaluate.add_argument("--model", type=Path, default=BUILT_MODEL_DIR, help="artifact directory")
     evaluate.add_argument(
         "--data",
         help="labelled .jsonl/.csv/.parquet file or Hub data set (default: every dev set under "
         "../shared/data, read against the model's labels: one table)",
     )
-    evaluate.add_argument("--reports-dir", type=Path, default=Path("build/reports"), help="where reports go")
+    evaluate.add_argument("--reports-dir", type=Path, default=REPORTS_DIR, help="where reports go")
     evaluate.add_argument("--label-column", default="", help="column of the labels (as for build)")
     evaluate.add_argument("--label-map", default="", help="raw value -> class (as for build)")
     return root
 
 
 def config_from(args: argparse.Namespace) -> ExportConfig:
-    """ExportConfig from the JSON file (if any) with the explicitly given options on top."""
-    given = {name: getattr(args, name) for name, *_ in field_specs() if getattr(args, name) is not None}
-    if args.config:
-        return ExportConfig.from_json_file(args.config, **given)
-    return replace(ExportConfig(), **given)
+    """ExportConfig from the JSON file (if any) with the explicitly given options on top.
+
+    Raises:
+        ConfigError: a bad value, from either, in one line.
+    """
+    options = given(args, ExportConfig)
+    return ExportConfig.from_json_file(args.config, **options) if args.config else ExportConfig(**options)
 
 
 def run(args: argparse.Namespace) -> None:

@@ -18,6 +18,15 @@ LARGEST_BODY_BYTES = 4_500_000
 # Lambda gives a function CPU time in proportion to its memory, one vCPU's worth per 1,769 MB, yet shows it
 # 2 vCPUs at every size up to 3,008 MB: two ORT threads on 1.2 vCPUs (2,048 MB) contend for the share.
 MB_PER_VCPU = 1769
+# Defaults shared by every package, named once here at the bottom layer (the Makefile keeps MODEL_DIR).
+# Where `make model` writes the artifact, relative to the repository root (every CLI's working directory),
+# and what the Dockerfile copies into the image.
+BUILD_DIR = Path("build")
+BUILT_MODEL_DIR = BUILD_DIR / "model"
+# The Powertools names the stack sets (POWERTOOLS_SERVICE_NAME / _METRICS_NAMESPACE) and the local
+# emulator copies; the handler itself reads them from the environment, as Powertools does.
+SERVICE_NAME = "sentiment-api"
+METRICS_NAMESPACE = "SentimentApi"
 
 
 def lambda_threads() -> int | None:

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -60,10 +59,10 @@ def test_bad_setting_names_the_field(overrides, field):
 
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
-@pytest.mark.parametrize("field", [f.name for f in fields(ExportConfig) if f.type == "float"])
+@pytest.mark.parametrize("field", [n for n, f in ExportConfig.model_fields.items() if f.annotation is float])
 def test_non_finite_float_settings_are_refused(field, value):
     # NaN passes every range check written as `if value < bound: raise`, and would disable the gates
-    with pytest.raises(ConfigError, match=f"{field} must be a finite number"):
+    with pytest.raises(ConfigError, match=f"'{field}': Input should be a finite number"):
         ExportConfig(**{field: value})
 
 
@@ -77,14 +76,21 @@ def test_json_config_file_then_explicit_options(tmp_path):
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("{not json", "cannot read config file"),
-        ("[1]", "JSON object"),
-        ('{"epoch": 1}', "unknown setting"),
-        ('{"epochs": "2"}', "'epochs' in .* must be a number, got '2'"),
-        ('{"output": 5}', "'output' in .* must be a string"),
-        ('{"batch_size": true}', "'batch_size' in .* must be an integer, got True"),
-        ('{"batch_size": 2.5}', "'batch_size' in .* must be an integer"),
-        ('{"name": null}', "'name' in .* must be a string"),
+        ("{not json", r"Invalid JSON: .* \(config file .*settings.json\)"),
+        ("[1]", "Input should be an object"),
+        ('{"epoch": 1}', "unknown setting 'epoch' \\(config file"),
+        ('{"epochs": "2"}', "'epochs' \\(config file .*\\): Input should be a valid number, got '2'"),
+        ('{"output": 5}', "'output' \\(config file .*\\): Input should be a valid string"),
+        (
+            '{"batch_size": true}',
+            "'batch_size' \\(config file .*\\): Input should be a valid integer, got True",
+        ),
+        ('{"batch_size": 2.5}', "'batch_size' \\(config file .*\\): Input should be a valid integer"),
+        ('{"name": null}', "'name' \\(config file .*\\): Input should be a valid string"),
+        (
+            '{"quantization": "int4"}',
+            "'quantization' \\(config file .*\\): Input should be 'avx2', 'arm64' or",
+        ),
     ],
 )
 def test_bad_json_config_file(tmp_path, content, message):
@@ -102,18 +108,112 @@ def test_json_config_integer_is_a_fine_float(tmp_path):
 
 
 def test_cli_bad_setting_exits_2_in_one_line():
-    assert_one_line_error(run_cli("build", "--max-length", "0"), "max_length must be > 0")
+    assert_one_line_error(
+        run_cli("build", "--max-length", "0"), "'max_length': Input should be greater than 0"
+    )
+
+
+# A value of each field other than its default, as typed on the command line.
+OPTION_VALUES = {
+    "base_model": "org/model",
+    "train_data": "a.jsonl,b.jsonl",
+    "dev_data": "split",
+    "extra_train_data": "",
+    "extra_train_samples": "0",
+    "title_column": "",
+    "labels": "neg,pos",
+    "label_column": "stars",
+    "label_map": "1-2:neg,3:drop,4-5:pos",
+    "threshold": "0.3",
+    "max_train_samples": "100",
+    "dev_fraction": "0.2",
+    "output": "out/model",
+    "checkpoint_dir": "out/cp",
+    "fp32_dir": "out/fp32",
+    "reports_dir": "out/reports",
+    "name": "stars",
+    "license": "mit",
+    "max_length": "160",
+    "window_stride": "32",
+    "max_windows": "4",
+    "train_max_length": "0",
+    "epochs": "3",
+    "freeze_layers": "0",
+    "attention_dropout": "-1",
+    "hidden_dropout": "0.1",
+    "label_smoothing": "0.1",
+    "class_balance": "1",
+    "average_weights": "0",
+    "ngram_weight": "0",
+    "batch_size": "8",
+    "train_dtype": "fp32",
+    "learning_rate": "3e-5",
+    "layer_lr_decay": "1",
+    "warmup_ratio": "0",
+    "weight_decay": "0",
+    "seed": "7",
+    "quantization": "avx2",
+    "max_accuracy_drop": "1",
+    "parity_samples": "8",
+    "parity_atol": "0.01",
+}
+
+
+def test_every_setting_has_an_option_that_sets_it():
+    from export.__main__ import config_from, parser
+
+    assert set(OPTION_VALUES) | {"fine_tune"} == set(ExportConfig.model_fields)  # a new field: add it here
+    for name, text in OPTION_VALUES.items():
+        cfg = config_from(parser().parse_args(["build", f"--{name.replace('_', '-')}", text]))
+        kind = ExportConfig.model_fields[name].annotation
+        expected = kind(text) if kind in (str, int, float, Path) else text  # Literal choices: the string
+        assert (getattr(cfg, name), getattr(cfg, name) != getattr(ExportConfig(), name)) == (expected, True)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--max-length", "0"], "setting 'max_length': Input should be greater than 0, got '0'"),  # range
+        (["--class-balance", "1.5"], "setting 'class_balance': Input should be less than or equal to 1"),
+        (["--window-stride", "128"], "window_stride must be below max_length / 2 (128), got 128"),  # pair
+        (["--epochs", "two"], "setting 'epochs': Input should be a valid number"),  # type
+        (["--batch-size", "2.5"], "setting 'batch_size': Input should be a valid integer"),
+        (["--max-length", ""], "setting 'max_length': Input should be a valid integer"),
+        (["--parity-atol", "inf"], "setting 'parity_atol': Input should be a finite number"),
+        (["--quantization", "int4"], "setting 'quantization': Input should be 'avx2', 'arm64' or"),  # choice
+        (["--label-map", "1-2"], "label_map entry '1-2' must be VALUE:NAME"),  # malformed list
+        (["--label-map", "1-2:a,1:b"], "label_map maps the value"),
+        (["--labels", "a,,b"], "empty name"),
+    ],
+)
+def test_cli_bad_values_exit_2_in_one_line(options, message, capsys):
+    from export.__main__ import main
+
+    assert main(["build", *options]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ")
+    assert err.count("\n") == 1, err
+    assert message in err
+
+
+def test_cli_unknown_key_in_the_config_file_exits_2_in_one_line(tmp_path, capsys):
+    from export.__main__ import main
+
+    path = tmp_path / "settings.json"
+    path.write_text('{"epochs": 1, "max_lenght": 64}')
+    assert main(["build", "--config", str(path)]) == 2
+    assert capsys.readouterr().err == f"error: unknown setting 'max_lenght' (config file {path})\n"
 
 
 def test_cli_nan_gate_settings_exit_2_in_one_line():
     result = run_cli("build", "--max-accuracy-drop", "nan", "--parity-atol", "nan")
-    assert_one_line_error(result, "max_accuracy_drop must be a finite number")
+    assert_one_line_error(result, "'max_accuracy_drop': Input should be a finite number")
 
 
 def test_cli_config_file_value_of_the_wrong_type_exits_2_in_one_line(tmp_path):
     path = tmp_path / "settings.json"
     path.write_text('{"epochs": "2"}')
-    assert_one_line_error(run_cli("build", "--config", str(path)), "'epochs' in")
+    assert_one_line_error(run_cli("build", "--config", str(path)), "setting 'epochs' (config file")
 
 
 @pytest.mark.parametrize("local", [True, False], ids=["missing-directory", "hub-id-offline"])
