@@ -8,7 +8,6 @@ import os
 import platform
 import shlex
 import sys
-from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -67,6 +66,6 @@ def describe(config: BenchConfig, served: Classifier, inputs: Inputs, image_mb: 
         "model": served.model_id,
         "inputs": text,
         "size_note": size_note,
-        "config": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()},
+        "config": config.model_dump(mode="json"),
         "versions": {name: metadata.version(name) for name in VERSIONS},
     }

@@ -284,7 +284,7 @@ class ExportConfig(BaseModel):
         try:
             values = _FILE.model_validate_json(text).model_dump(exclude_unset=True)
         except ValidationError as exc:
-            raise ConfigError(f"config file {path}: {one_line(exc, f' in {path}')}") from None
+            raise ConfigError(one_line(exc, f" (config file {path})")) from None
         return cls(**(values | overrides))
 
 
