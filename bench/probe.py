@@ -58,11 +58,12 @@ def init(events: dict) -> dict[str, float]:
 
     at = _lap(stages, "libraries_ms", at)
     import handler.routes  # Powertools' router, pydantic, the request and response models
+    import handler.service
 
     at = _lap(stages, "powertools_models_ms", at)
-    handler.routes.get_classifier()
+    handler.service.get_classifier()
     at = _lap(stages, "model_load_ms", at)
-    import handler.app  # the resolvers, their OpenAPI and validation (the model is loaded: cached)
+    import handler.app  # the resolvers and their validation (the model is loaded: cached; docs: lazy)
 
     at = _lap(stages, "resolvers_ms", at)
     answer = handler.app.lambda_handler(events["short"], CONTEXT)

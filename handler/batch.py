@@ -16,8 +16,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from handler.observability import logger
-from handler.routes import get_classifier
 from handler.rows import Columns, problem, score_rows
+from handler.service import get_classifier
 from handler.settings import get_settings
 
 

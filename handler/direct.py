@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from handler.error_mapping import error_body, validation_error
 from handler.models import PredictRequest
 from handler.observability import logger
-from handler.routes import predict
+from handler.service import predict
 
 
 def invoke(event: Any, context: LambdaContext) -> dict[str, Any]:

@@ -1,70 +1,25 @@
-"""The API's routes on one Router, shared by the REST (v1) and HTTP API (v2) resolvers, and the predict
-service that direct invokes call too."""
+"""The API's routes on one Router, shared by the REST (v1) and HTTP API (v2) resolvers.
+
+Routes only route: each takes its validated input, calls the service (handler/service.py) and returns its
+answer, and documents the errors it may send.
+"""
 
 from __future__ import annotations
 
-import time
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.router import Router
-from aws_lambda_powertools.metrics import MetricUnit
 
-from handler.inference import Classifier
-from handler.models import ErrorResponse, HealthResponse, PredictionOut, PredictRequest, PredictResponse
-from handler.observability import logger, metrics, tracer
+from handler.models import ErrorResponse, HealthResponse, PredictRequest, PredictResponse
+from handler.service import get_classifier, model_card, predict
 from handler.settings import get_settings
 
 # Shared by two resolvers: routes read only their validated arguments, never router.current_event (which
 # follows whichever resolver included the router last).
 router = Router()
-
-
-@cache
-def get_classifier() -> Classifier:
-    """The model of MODEL_DIR, loaded once per container (app.py calls this at init)."""
-    settings = get_settings()
-    return Classifier.from_dir(settings.model_dir, threads=settings.ort_threads)
-
-
-def predict(request: PredictRequest) -> PredictResponse:
-    """Classify the request's texts; the one code path behind POST /predict and direct invokes."""
-    classifier = get_classifier()
-    started = time.perf_counter()
-    with tracer.provider.in_subsegment("## tokenize"):
-        windows = classifier.encode(request.items)
-    with tracer.provider.in_subsegment("## inference"):
-        predictions = classifier.predict(windows)
-    latency_ms = (time.perf_counter() - started) * 1000
-    window_count = int(windows.counts.sum())
-    truncated = int(windows.truncated.sum())
-    metrics.add_metric(name="ModelLatency", unit=MetricUnit.Milliseconds, value=latency_ms)
-    metrics.add_metric(name="TextsPerRequest", unit=MetricUnit.Count, value=len(predictions))
-    metrics.add_metric(name="Windows", unit=MetricUnit.Count, value=window_count)
-    metrics.add_metric(name="TruncatedTexts", unit=MetricUnit.Count, value=truncated)
-    # Counts and timings only: review text is never logged. DEBUG, because a JSON log line costs about as
-    # much as the rest of the handler; POWERTOOLS_LOGGER_SAMPLE_RATE turns it on for a share of requests.
-    logger.debug(
-        "predicted",
-        extra={"texts": len(predictions), "windows": window_count, "truncated": truncated, "ms": latency_ms},
-    )
-    return PredictResponse(
-        predictions=[
-            PredictionOut(
-                label=p.label,
-                score=p.score,
-                windows=p.windows,
-                truncated=p.truncated,
-                scores=p.scores if request.all_scores else None,
-                labels=list(p.labels) if p.labels is not None else None,
-            )
-            for p in predictions
-        ],
-        model=classifier.model_id,
-    )
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -125,10 +80,3 @@ def get_model_card():  # no return annotation: validation would try to model Res
     if card is None:
         raise NotFoundError("this model has no card: rebuild it with make model")
     return Response(200, "text/markdown; charset=utf-8", card)
-
-
-@cache
-def model_card(model_dir: Path) -> str | None:
-    """README.md of the artifact, read once; None for an artifact written before the build wrote cards."""
-    path = model_dir / "README.md"
-    return path.read_text(encoding="utf-8") if path.is_file() else None

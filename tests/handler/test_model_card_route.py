@@ -15,7 +15,7 @@ def test_the_card_is_served_as_markdown(app, make_event, context, tiny_artifact)
 
 
 def test_an_artifact_built_before_cards_has_none(tiny_artifact, tmp_path):
-    from handler.routes import model_card
+    from handler.service import model_card
 
     older = tmp_path / "model"
     shutil.copytree(tiny_artifact, older)

@@ -1,0 +1,74 @@
+"""The prediction service: the served model, loaded once per container, and `predict`.
+
+Every entry point calls it: the HTTP routes (handler/routes.py), direct invokes (handler/direct.py) and
+Distributed Map batches (handler/batch.py). The metrics, the trace subsegments and the "predicted" log line
+belong to a prediction, not to the way it was asked for, so they are written here.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import cache
+from pathlib import Path
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from handler.inference import Classifier
+from handler.models import PredictionOut, PredictRequest, PredictResponse
+from handler.observability import logger, metrics, tracer
+from handler.settings import get_settings
+
+
+@cache
+def get_classifier() -> Classifier:
+    """The model of MODEL_DIR, loaded once per container (handler/app.py calls this at init).
+
+    Raises:
+        ArtifactError: MODEL_DIR is not a complete, valid artifact.
+    """
+    settings = get_settings()
+    return Classifier.from_dir(settings.model_dir, threads=settings.ort_threads)
+
+
+def predict(request: PredictRequest) -> PredictResponse:
+    """Classify the request's texts: the one code path behind POST /predict and direct invokes."""
+    classifier = get_classifier()
+    started = time.perf_counter()
+    with tracer.provider.in_subsegment("## tokenize"):
+        windows = classifier.encode(request.items)
+    with tracer.provider.in_subsegment("## inference"):
+        predictions = classifier.predict(windows)
+    latency_ms = (time.perf_counter() - started) * 1000
+    window_count = int(windows.counts.sum())
+    truncated = int(windows.truncated.sum())
+    metrics.add_metric(name="ModelLatency", unit=MetricUnit.Milliseconds, value=latency_ms)
+    metrics.add_metric(name="TextsPerRequest", unit=MetricUnit.Count, value=len(predictions))
+    metrics.add_metric(name="Windows", unit=MetricUnit.Count, value=window_count)
+    metrics.add_metric(name="TruncatedTexts", unit=MetricUnit.Count, value=truncated)
+    # Counts and timings only: review text is never logged. DEBUG, because a JSON log line costs about as
+    # much as the rest of the handler; POWERTOOLS_LOGGER_SAMPLE_RATE turns it on for a share of requests.
+    logger.debug(
+        "predicted",
+        extra={"texts": len(predictions), "windows": window_count, "truncated": truncated, "ms": latency_ms},
+    )
+    return PredictResponse(
+        predictions=[
+            PredictionOut(
+                label=p.label,
+                score=p.score,
+                windows=p.windows,
+                truncated=p.truncated,
+                scores=p.scores if request.all_scores else None,
+                labels=list(p.labels) if p.labels is not None else None,
+            )
+            for p in predictions
+        ],
+        model=classifier.model_id,
+    )
+
+
+@cache
+def model_card(model_dir: Path) -> str | None:
+    """README.md of the artifact, read once; None for an artifact written before the build wrote cards."""
+    path = model_dir / "README.md"
+    return path.read_text(encoding="utf-8") if path.is_file() else None
