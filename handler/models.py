@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import re
-import sys
 from typing import Annotated, Any
 
 from pydantic import (
@@ -19,7 +17,6 @@ from pydantic import (
     model_validator,
 )
 
-from handler.errors import PayloadTooLargeError
 from handler.settings import get_settings
 
 _settings = get_settings()
@@ -204,20 +201,3 @@ class ErrorResponse(BaseModel):
     errorCount: int | None = Field(  # noqa: N815
         default=None, description="How many problems there were in all, when `errors` lists only the first."
     )
-
-
-def parse_json_body(body: str) -> Any:
-    """Powertools' JSON body parser, with the body size limit checked before any parsing work."""
-    size = len(body.encode())
-    if size > _settings.max_body_bytes:
-        raise PayloadTooLargeError(size, _settings.max_body_bytes)
-    try:
-        return json.loads(body)
-    except RecursionError as error:  # deeply nested arrays: malformed for this API, not a server fault
-        raise json.JSONDecodeError("nesting too deep", body, 0) from error
-    except json.JSONDecodeError:
-        raise
-    except ValueError as error:  # int() refuses a number past Python's digit limit: the client's fault too
-        raise json.JSONDecodeError(
-            f"a number has over {sys.get_int_max_str_digits()} digits", body, 0
-        ) from error

@@ -4,7 +4,7 @@ artifact (built by the real export pipeline in tests/conftest.py)."""
 from __future__ import annotations
 
 import base64
-import copy
+import functools
 import io
 import json
 from collections.abc import Callable, Iterator
@@ -51,7 +51,7 @@ def app(tiny_artifact: Path) -> ModuleType:
     with pytest.MonkeyPatch.context() as patch:
         for name, value in {**POWERTOOLS_ENV, "MODEL_DIR": str(tiny_artifact)}.items():
             patch.setenv(name, value)
-        from handler.routes import get_classifier
+        from handler.service import get_classifier
         from handler.settings import get_settings
 
         get_settings.cache_clear()
@@ -88,30 +88,32 @@ def load_event(name: str) -> dict[str, Any]:
     return json.loads((EVENTS / f"{name}.json").read_text())
 
 
+def api_event(
+    flavour: str, method: str, path: str, body: str | bytes | None = None, b64: bool = True
+) -> dict[str, Any]:
+    """The SAM-generated event of an API flavour ("rest_v1" or "http_v2") with the method, path and body
+    changed; bodies are base64-encoded as in SAM's samples unless b64=False."""
+    event = load_event(f"{flavour}_post_predict")
+    raw = body.encode() if isinstance(body, str) else body
+    if flavour == "rest_v1":
+        event.update(httpMethod=method, path=path, resource=path)
+        event["requestContext"].update(httpMethod=method, path=f"/prod{path}", resourcePath=path)
+    else:
+        event.update(rawPath=path)
+        event["requestContext"]["http"].update(method=method, path=path)
+    event["isBase64Encoded"] = b64 and raw is not None
+    if raw is None:
+        event["body"] = None
+    else:
+        event["body"] = base64.b64encode(raw).decode() if b64 else raw.decode()
+    return event
+
+
 @pytest.fixture(params=["rest_v1", "http_v2"])
 def make_event(request: pytest.FixtureRequest) -> Callable[..., dict[str, Any]]:
-    """`make_event(method, path, body=None, b64=True)`: a SAM-generated event of each API flavour with the
-    method, path and body changed; bodies are base64-encoded as in SAM's samples unless b64=False."""
-    flavour = request.param
-    template = load_event(f"{flavour}_post_predict")
-
-    def make(method: str, path: str, body: str | bytes | None = None, b64: bool = True) -> dict[str, Any]:
-        event = copy.deepcopy(template)
-        raw = body.encode() if isinstance(body, str) else body
-        if flavour == "rest_v1":
-            event.update(httpMethod=method, path=path, resource=path)
-            event["requestContext"].update(httpMethod=method, path=f"/prod{path}", resourcePath=path)
-        else:
-            event.update(rawPath=path)
-            event["requestContext"]["http"].update(method=method, path=path)
-        event["isBase64Encoded"] = b64 and raw is not None
-        if raw is None:
-            event["body"] = None
-        else:
-            event["body"] = base64.b64encode(raw).decode() if b64 else raw.decode()
-        return event
-
-    make.flavour = flavour  # type: ignore[attr-defined]
+    """`make_event(method, path, body=None, b64=True)`: `api_event` of each API flavour."""
+    make = functools.partial(api_event, request.param)
+    make.flavour = request.param  # type: ignore[attr-defined]
     return make
 
 
