@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from handler.error_mapping import error_body, validation_error
+from handler.errors import TooLargeError
 from handler.models import PredictRequest
 from handler.observability import logger
 from handler.service import predict
@@ -25,6 +26,8 @@ def invoke(event: Any, context: LambdaContext) -> dict[str, Any]:
         return validation_error(error.errors(include_input=False))
     try:
         return predict(request).model_dump(exclude_none=True)
+    except TooLargeError as error:
+        return error_body(413, str(error))
     except Exception:
         logger.exception("unhandled error")
         return error_body(500, "internal error", request_id=getattr(context, "aws_request_id", None))

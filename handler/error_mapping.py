@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 
-from handler.errors import PayloadTooLargeError
+from handler.errors import TooLargeError
 from handler.models import ErrorResponse
 from handler.observability import logger
 
@@ -130,9 +130,10 @@ def register(resolver: ApiGatewayResolver) -> None:
         message = "the request body is marked base64 but is not valid base64"
         return _json(422, error_body(422, message, [{"field": "body", "problem": "not base64"}]))
 
-    @resolver.exception_handler(PayloadTooLargeError)
-    def too_large(error: PayloadTooLargeError) -> Response:
-        logger.info("body too large", extra={"bytes": error.size, "limit": error.limit})
+    @resolver.exception_handler(TooLargeError)
+    def too_large(error: TooLargeError) -> Response:
+        # A body over the size limit, or texts needing more windows than a request runs.
+        logger.info("request too large", extra={"unit": error.unit, "size": error.size, "limit": error.limit})
         return _json(413, error_body(413, str(error)))
 
     @resolver.exception_handler(Exception)

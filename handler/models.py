@@ -117,7 +117,9 @@ Texts = Annotated[
     Field(
         min_length=1,
         max_length=_settings.max_texts,
-        description=f"1 to {_settings.max_texts} reviews, answered in the same order.",
+        description=f"1 to {_settings.max_texts} reviews, answered in the same order. Together they may "
+        f"need at most {_settings.max_request_windows} token windows (a text needs one per `max_length` "
+        "tokens, up to `max_windows`: GET /model), else 413: a request's time is its windows' time.",
     ),
 ]
 

@@ -37,7 +37,10 @@ _NO_INPUT = _error("Never sent: this route takes no input")
     summary="Sentiment of one review or a batch",
     responses={
         200: {"description": "One prediction per text, in order"},
-        413: _error(f"Body over {get_settings().max_body_bytes} bytes"),
+        413: _error(
+            f"Body over {get_settings().max_body_bytes} bytes, or texts that need over "
+            f"{get_settings().max_request_windows} token windows in all (each prediction's `windows`)"
+        ),
         415: _error("Content-Type is not JSON"),
         422: _error("Invalid request: the message says what and the limit"),
         500: _INTERNAL_ERROR,

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from handler.errors import WindowBudgetError
 from handler.inference import Classifier
 from handler.models import PredictionOut, PredictRequest, PredictResponse
 from handler.observability import logger, metrics, tracer
@@ -31,15 +32,21 @@ def get_classifier() -> Classifier:
 
 
 def predict(request: PredictRequest) -> PredictResponse:
-    """Classify the request's texts: the one code path behind POST /predict and direct invokes."""
+    """Classify the request's texts: the one code path behind POST /predict and direct invokes.
+
+    Raises:
+        WindowBudgetError: the texts need more windows than SENTIMENT_MAX_REQUEST_WINDOWS (413).
+    """
     classifier = get_classifier()
     started = time.perf_counter()
     with tracer.provider.in_subsegment("## tokenize"):
         windows = classifier.encode(request.items)
+    window_count, budget = int(windows.counts.sum()), get_settings().max_request_windows
+    if window_count > budget:  # a request's time is its windows' time (bench/speed.py's cost model)
+        raise WindowBudgetError(window_count, budget, int(windows.counts.max()))
     with tracer.provider.in_subsegment("## inference"):
         predictions = classifier.predict(windows)
     latency_ms = (time.perf_counter() - started) * 1000
-    window_count = int(windows.counts.sum())
     truncated = int(windows.truncated.sum())
     metrics.add_metric(name="ModelLatency", unit=MetricUnit.Milliseconds, value=latency_ms)
     metrics.add_metric(name="TextsPerRequest", unit=MetricUnit.Count, value=len(predictions))

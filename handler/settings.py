@@ -54,6 +54,15 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(
         default=10_000, ge=1, le=200_000, description="Longest text in characters; longer texts are refused."
     )
+    max_request_windows: int = Field(
+        default=64,
+        ge=1,
+        le=4096,
+        description="Most token windows one request may run, summed over its texts (a text needs one window "
+        "per `max_length` tokens, overlaps included, up to the manifest's `max_windows`): what bounds a "
+        "request's time, at about 30 to 55 ms a window at one vCPU; a request over it is refused (413). "
+        "At least max_texts, so that max_texts short texts always fit.",
+    )
     cors_origins: str = Field(
         default="",
         description="Comma-separated origins allowed by CORS (or `*`); empty: no CORS headers. The CDK stack "
@@ -81,6 +90,16 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"max_texts and max_text_chars need {self.max_body_bytes}-byte bodies; Lambda's 6 MB event "
                 f"limit allows {LARGEST_BODY_BYTES}: lower SENTIMENT_MAX_TEXTS or SENTIMENT_MAX_TEXT_CHARS"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _short_texts_fit(self) -> Settings:
+        if self.max_request_windows < self.max_texts:
+            raise ValueError(
+                f"max_request_windows ({self.max_request_windows}) is below max_texts ({self.max_texts}): "
+                "every text needs a window, so a full batch of short texts would be refused; raise "
+                "SENTIMENT_MAX_REQUEST_WINDOWS or lower SENTIMENT_MAX_TEXTS"
             )
         return self
 

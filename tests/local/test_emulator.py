@@ -132,6 +132,13 @@ def test_front_predict_over_http(front):
         ("POST", "/predict", b"not json", 422),
         ("POST", "/predict", b"\xff\xfe binary", 422),
         ("POST", "/predict", json.dumps({"text": "y" * 4_000_000}).encode(), 413),
+        # 17 texts of the tiny artifact's 4 windows: 68, over the 64 windows a request runs.
+        (
+            "POST",
+            "/predict",
+            json.dumps({"texts": ["the jar is sturdy and the motor is strong " * 200] * 17}),
+            413,
+        ),
     ],
 )
 def test_front_status_codes(front, method, path, body, status):
