@@ -18,6 +18,7 @@ from bulk.score import score_file
 from client.calls import DEFAULT_STACK, ClientError
 from handler.errors import ArtifactError
 from handler.rows import Columns
+from handler.settings import BUILT_MODEL_DIR
 
 
 def _columns(args: argparse.Namespace) -> Columns:
@@ -79,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     score = commands.add_parser("score", help="score a .jsonl, .csv or .parquet file here")
     score.add_argument("input", type=Path, help="the file to score (IN=)")
     score.add_argument("output", type=Path, help="scores, one JSON line per row (OUT=, .jsonl)")
-    score.add_argument("--model", type=Path, default=Path("build/model"), help="artifact directory")
+    score.add_argument("--model", type=Path, default=BUILT_MODEL_DIR, help="artifact directory")
     score.add_argument("--workers", type=int, default=None, help="processes (default: every CPU)")
     score.add_argument("--threads", type=int, default=1, help="onnxruntime threads per process")
     score.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -11,7 +11,6 @@ import logging
 
 import torch
 from transformers import (
-    PreTrainedModel,
     Trainer,
     TrainerCallback,
     TrainerControl,
@@ -44,7 +43,7 @@ class TailAverage(TrainerCallback):
                     mean = self.mean.setdefault(name, torch.zeros_like(parameter))
                     mean += (parameter.detach() - mean) / self.samples
 
-    def swap_into(self, model: PreTrainedModel) -> dict[str, torch.Tensor]:
+    def swap_into(self, model: torch.nn.Module) -> dict[str, torch.Tensor]:
         """Put the averaged weights into `model`; return the weights they replaced."""
         parameters = dict(model.named_parameters())
         previous = {name: parameters[name].detach().clone() for name in self.mean}
@@ -62,7 +61,10 @@ def keep_better(trainer: Trainer, average: TailAverage, metric: str = "accuracy"
     if not average.samples:
         log.warning("no weights averaged (training too short): keeping the best epoch")
         return
-    previous = average.swap_into(trainer.model)
+    model = trainer.model
+    if model is None:  # a Trainer that evaluated holds a model: the Trainer's type allows None
+        raise ValueError("the Trainer holds no model to average into")
+    previous = average.swap_into(model)
     averaged = trainer.evaluate(metric_key_prefix="averaged")[f"averaged_{metric}"]
     keep = averaged >= best
     log.info(
@@ -74,4 +76,4 @@ def keep_better(trainer: Trainer, average: TailAverage, metric: str = "accuracy"
         "average" if keep else "best epoch",
     )
     if not keep:
-        trainer.model.load_state_dict(previous, strict=False)
+        model.load_state_dict(previous, strict=False)

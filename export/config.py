@@ -122,7 +122,7 @@ class ExportConfig(BaseModel):
     # At least 1: handler/artifact.py refuses a served tokenizer without a stride, and the build would
     # otherwise fail only after training.
     window_stride: int = Field(
-        64, ge=1, description="tokens shared by consecutive windows of a long text (below --max-length / 2)"
+        64, ge=1, description="tokens shared by consecutive windows of a long text (below half of max_length)"
     )
     max_windows: int = Field(
         8, gt=0, description="windows scored per text at most; beyond, the answer says truncated"

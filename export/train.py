@@ -6,7 +6,7 @@ import logging
 import re
 import tempfile
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Sized
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -258,15 +258,23 @@ class _FineTuner(Trainer):
         super().__init__(*args, **kwargs)
         self.layer_lr_decay = layer_lr_decay
 
-    def _get_eval_sampler(self, eval_dataset: TorchDataset) -> SequentialSampler:
-        return SequentialSampler(eval_dataset)
+    @property
+    def classifier(self) -> PreTrainedModel:
+        """The model tuned: fine_tune gives a PreTrainedModel (the Trainer types any Module, or None)."""
+        if not isinstance(self.model, PreTrainedModel):
+            raise TypeError(f"_FineTuner tunes a PreTrainedModel, not {type(self.model).__name__}")
+        return self.model
+
+    def _get_eval_sampler(self, eval_dataset: TorchDataset) -> SequentialSampler | None:
+        # As the Trainer's own: a dataset without a length (iterable) gets no sampler; it streams in order.
+        return SequentialSampler(eval_dataset) if isinstance(eval_dataset, Sized) else None
 
     def create_optimizer(self) -> torch.optim.Optimizer:
         if self.optimizer is not None or self.layer_lr_decay == 1:
             return super().create_optimizer()
         optimizer = super().create_optimizer()  # the Trainer's choice of optimizer and weight-decay groups
-        names = {id(parameter): name for name, parameter in self.model.named_parameters()}
-        depth = self.model.config.num_hidden_layers
+        names = {id(parameter): name for name, parameter in self.classifier.named_parameters()}
+        depth = self.classifier.config.num_hidden_layers
         groups = []
         for group in optimizer.param_groups:
             by_depth: dict[int, list[torch.nn.Parameter]] = {}
@@ -358,7 +366,7 @@ def fine_tune(
         trainer.train()
         if average is not None:
             keep_better(trainer, average, metric)
-        return trainer.model
+        return trainer.classifier
 
 
 def native_bf16() -> bool:

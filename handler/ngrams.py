@@ -16,9 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+from google.protobuf.message import Message
 
 # The op types of export/ngrams.py's graph, in order: any other graph is refused.
 GRAPH_OPS = (
@@ -39,8 +41,16 @@ GRAPH_OPS = (
 )
 _FLOAT = 1  # TensorProto.FLOAT
 # (message, [(field, number, type, repeated)]) of onnx.proto, the fields read here; protobuf skips the rest.
-_I64, _I32, _F32, _STR, _BYTES, _MSG = 3, 5, 2, 9, 12, 11
-_SCHEMA = {
+_F = descriptor_pb2.FieldDescriptorProto
+_I64, _I32, _F32, _STR, _BYTES, _MSG = (
+    _F.TYPE_INT64,
+    _F.TYPE_INT32,
+    _F.TYPE_FLOAT,
+    _F.TYPE_STRING,
+    _F.TYPE_BYTES,
+    _F.TYPE_MESSAGE,
+)
+_SCHEMA: dict[str, list[tuple[str, int, _F.Type.ValueType | str, bool]]] = {
     "Tensor": [("dims", 1, _I64, True), ("data_type", 2, _I32, False), ("float_data", 4, _F32, True),
                ("name", 8, _STR, False), ("raw_data", 9, _BYTES, False)],
     "Attribute": [("name", 1, _STR, False), ("i", 3, _I64, False), ("s", 4, _BYTES, False),
@@ -53,14 +63,16 @@ _SCHEMA = {
 }  # fmt: skip
 
 
-def _model_class() -> type:
+def _model_class() -> type[Message]:
     """The ModelProto subset as a protobuf class, built from _SCHEMA (no onnx package in the image)."""
     package = "sentiment_onnx_subset"
     file = descriptor_pb2.FileDescriptorProto(name=f"{package}.proto", package=package, syntax="proto2")
     for message, fields in _SCHEMA.items():
         proto = file.message_type.add(name=message)
         for name, number, kind, repeated in fields:
-            field = proto.field.add(name=name, number=number, label=3 if repeated else 1)
+            field = proto.field.add(
+                name=name, number=number, label=_F.LABEL_REPEATED if repeated else _F.LABEL_OPTIONAL
+            )
             if isinstance(kind, str):
                 field.type, field.type_name = _MSG, f".{package}{kind}"
             else:
@@ -93,7 +105,8 @@ class SparseNgrams:
             ValueError: the file is not export/ngrams.py's graph for `labels` labels.
             OSError: the file cannot be read (protobuf's DecodeError for a corrupt one).
         """
-        model = _model_class().FromString(Path(path).read_bytes())
+        # The class is built at run time from _SCHEMA, so its fields are unknown to a type checker.
+        model: Any = _model_class().FromString(Path(path).read_bytes())
         graph = model.graph
         inputs = [i.name for i in graph.input]
         ops = tuple(node.op_type for node in graph.node)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from handler.inference import ARTIFACT_FILES
+from handler.settings import BUILT_MODEL_DIR
 from image.local_base import STANDIN_IMAGE, build_local_base
 from image.tools import BUILDAH, REPO, ImageError, buildah_build, buildah_image_id, pick_engine, run
 
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 # The Dockerfile's default base, pinned by digest there: the one place it is set.
 AWS_BASE = re.search(r"^ARG BASE_IMAGE=(\S+)$", (REPO / "Dockerfile").read_text(), re.MULTILINE).group(1)
 IMAGE = "localhost/sentiment-api:latest"
-DEFAULT_MODEL = REPO / "build/model"
+DEFAULT_MODEL = REPO / BUILT_MODEL_DIR
 # What the Dockerfile copies besides the model; a staged context holds exactly these.
 CONTEXT_ITEMS = ("Dockerfile", ".dockerignore", "requirements/runtime.lock", "handler")
 
@@ -64,7 +65,7 @@ def build_context(model_dir: Path, stack: ExitStack) -> Path:
             shutil.copytree(source, target, ignore=ignore)
         else:
             shutil.copy2(source, target)
-    shutil.copytree(model_dir, staged / "build/model")
+    shutil.copytree(model_dir, staged / BUILT_MODEL_DIR)
     return staged
 
 

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 
+from handler.settings import BUILD_DIR, BUILT_MODEL_DIR
+from infra.app import read_settings
 from infra.cdk_cli import REPO_ROOT, CliError, run_cdk
 from infra.preflight import PreflightError, Target, check_aws, check_deploy
 from infra.settings import Settings, SettingsError, check_context_keys
 
-OUTPUTS_FILE = REPO_ROOT / "build" / "cdk-outputs.json"
-MODEL_DIR = REPO_ROOT / "build" / "model"
+OUTPUTS_FILE = REPO_ROOT / BUILD_DIR / "cdk-outputs.json"
+MODEL_DIR = REPO_ROOT / BUILT_MODEL_DIR
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,7 +80,7 @@ def _settings(pairs: list[str]) -> Settings:
             raise SettingsError(f"context must look like key=value, got {pair!r}")
         context[key] = value
     check_context_keys(context)
-    return Settings.from_sources(context.get, os.environ)
+    return read_settings(context.get)  # the environment as the app will read it
 
 
 def _read_outputs(stack_name: str) -> dict[str, str]:

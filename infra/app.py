@@ -1,24 +1,39 @@
 """CDK entry point (cdk.json runs `python -m infra.app`): settings -> stack, with cdk-nag at synth.
 
-This is the only module that reads CDK context or the environment; everything below it receives
-plain, validated values.
+This is the only module that reads CDK context or the environment (`read_settings`, which `python -m infra`
+calls too, to check the settings before the CDK CLI starts); everything below it receives plain, validated
+values. The CDK libraries are imported only to build the app: importing them starts jsii's Node.js process.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
-
-from aws_cdk import App, Environment, Validations
-from cdk_nag import AwsSolutionsChecks
+from typing import TYPE_CHECKING, Any
 
 from infra.settings import Settings, SettingsError
-from infra.stack import SentimentStack
+
+if TYPE_CHECKING:
+    from aws_cdk import App, Environment
+
+    from infra.stack import SentimentStack
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def read_settings(context: Callable[[str], Any], environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from CDK context (first), the SENTIMENT_* environment variables (second), then defaults.
+
+    Args:
+        context: looks a context key up, None when unset.
+        environ: the environment; defaults to os.environ.
+
+    Raises:
+        SettingsError: a setting is invalid (one line naming it).
+    """
+    return Settings.from_sources(context, os.environ if environ is None else environ)
 
 
 def build_app(
@@ -37,9 +52,14 @@ def build_app(
     Raises:
         SettingsError: a setting is invalid.
     """
+    from aws_cdk import App, Validations
+    from cdk_nag import AwsSolutionsChecks
+
+    from infra.stack import SentimentStack
+
     environ = os.environ if environ is None else environ
     app = App(context=dict(context or {}), outdir=outdir)
-    settings = Settings.from_sources(app.node.try_get_context, environ)
+    settings = read_settings(app.node.try_get_context, environ)
     stack = SentimentStack(
         app,
         settings.stack_name,
@@ -55,6 +75,8 @@ def build_app(
 
 def _environment(environ: Mapping[str, str]) -> Environment | None:
     """Target account/region when the CDK CLI found credentials; env-agnostic (offline synth) otherwise."""
+    from aws_cdk import Environment
+
     account, region = environ.get("CDK_DEFAULT_ACCOUNT"), environ.get("CDK_DEFAULT_REGION")
     return Environment(account=account, region=region) if account and region else None
 

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from handler.settings import BUILT_MODEL_DIR
 from local.emulator import HANDLER, EmulatorError, handler_env, running_function
 from local.front import serving_front
 
@@ -112,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     serve_cmd = commands.add_parser("serve", help="emulator on :9000 and the local API on :3000 until Ctrl-C")
     demo_cmd = commands.add_parser("demo", help="serve, answer a few sample reviews, stop")
     for command in (serve_cmd, demo_cmd):
-        command.add_argument("--model", type=Path, default=Path("build/model"), help="artifact directory")
+        command.add_argument("--model", type=Path, default=BUILT_MODEL_DIR, help="artifact directory")
     serve_cmd.add_argument("--rie-port", type=int, default=9000, help="emulator port on 127.0.0.1")
     serve_cmd.add_argument("--port", type=int, default=3000, help="local API port on 127.0.0.1")
     args = parser.parse_args(argv)

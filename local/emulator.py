@@ -38,11 +38,12 @@ def handler_env(model_dir: Path, **extra: str) -> dict[str, str]:
     """Environment for this project's handler outside AWS: what the CDK stack sets, tracing off (no X-Ray
     daemon here), the model directory, and the stack's function timeout for the emulator (RIE's own
     default is 300 s), so a request times out locally where it would on AWS."""
+    stack = Settings()  # the stack's defaults
     return {
         "MODEL_DIR": str(Path(model_dir).resolve()),
-        "AWS_LAMBDA_FUNCTION_TIMEOUT": str(Settings().timeout_s),
-        "POWERTOOLS_SERVICE_NAME": "sentiment-api",
-        "POWERTOOLS_METRICS_NAMESPACE": "SentimentApi",
+        "AWS_LAMBDA_FUNCTION_TIMEOUT": str(stack.timeout_s),
+        "POWERTOOLS_SERVICE_NAME": stack.service_name,
+        "POWERTOOLS_METRICS_NAMESPACE": stack.metrics_namespace,
         "POWERTOOLS_TRACE_DISABLED": "true",
         "TOKENIZERS_PARALLELISM": "false",
         **extra,

@@ -173,7 +173,7 @@ def test_bulk_template_passes_cfn_lint(bulk_stack: Synthesized) -> None:
 @pytest.mark.parametrize(
     ("values", "message"),
     [
-        ({"bulk_batch_size": 33}, "bulkBatchSize .* must be between 1 and 32"),
+        ({"bulk_batch_size": 33}, "bulkBatchSize .*: Input should be less than or equal to 32"),
         ({"bulk_batch_size": 0}, "bulkBatchSize"),
         ({"bulk_concurrency": 10_001}, "bulkConcurrency"),
         (

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -53,31 +52,43 @@ def test_values_parse_from_strings_and_json_types() -> None:
 @pytest.mark.parametrize(
     ("context", "message"),
     [
-        ({"memoryMb": "lots"}, "setting memoryMb (SENTIMENT_MEMORY_MB): cannot parse 'lots'"),
-        ({"publicDocs": "maybe"}, "setting publicDocs (SENTIMENT_PUBLIC_DOCS): cannot parse"),
-        ({"architecture": "arm"}, "must be x86_64 or arm64"),
-        ({"memoryMb": "64"}, "memoryMb (SENTIMENT_MEMORY_MB) must be between 128 and 10240"),
-        ({"timeoutS": "901"}, "timeoutS (SENTIMENT_TIMEOUT_S) must be between 1 and 900"),
-        ({"logRetentionDays": "10"}, "logRetentionDays (SENTIMENT_LOG_RETENTION_DAYS) must be"),
-        ({"logLevel": "LOUD"}, "logLevel (SENTIMENT_LOG_LEVEL) must be DEBUG, INFO, WARNING, ERROR"),
-        ({"auth": "cognito"}, "auth (SENTIMENT_AUTH) must be api_key or iam"),
-        ({"corsOrigins": "https://app.example.com/path"}, "corsOrigins (SENTIMENT_CORS_ORIGINS) must be"),
-        ({"alarmEmail": "ops"}, "alarmEmail (SENTIMENT_ALARM_EMAIL) must be an e-mail address"),
-        ({"stackName": "1bad name"}, "stackName (SENTIMENT_STACK_NAME) must be"),
-        ({"stageName": "v-1"}, "stageName (SENTIMENT_STAGE_NAME) must be"),
-        ({"publicThrottleRate": "100"}, "publicThrottleRate (SENTIMENT_PUBLIC_THROTTLE_RATE) must be"),
+        ({"memoryMb": "lots"}, "setting memoryMb (SENTIMENT_MEMORY_MB): Input should be a valid integer"),
         (
-            {"throttleRate": "inf"},
-            "throttleRate (SENTIMENT_THROTTLE_RATE): cannot parse 'inf' (not a finite number)",
+            {"publicDocs": "maybe"},
+            "setting publicDocs (SENTIMENT_PUBLIC_DOCS): Input should be a valid boolean",
         ),
+        ({"architecture": "arm"}, "Input should be 'x86_64' or 'arm64', got 'arm'"),
+        ({"memoryMb": "64"}, "memoryMb (SENTIMENT_MEMORY_MB): Input should be greater than or equal to 128"),
+        ({"timeoutS": "901"}, "timeoutS (SENTIMENT_TIMEOUT_S): Input should be less than or equal to 900"),
+        ({"logRetentionDays": "10"}, "logRetentionDays (SENTIMENT_LOG_RETENTION_DAYS) must be one of (1, 3,"),
         (
-            {"throttleRate": "nan"},
-            "throttleRate (SENTIMENT_THROTTLE_RATE): cannot parse 'nan' (not a finite number)",
+            {"logLevel": "LOUD"},
+            "logLevel (SENTIMENT_LOG_LEVEL): Input should be 'DEBUG', 'INFO', 'WARNING' or",
         ),
+        ({"auth": "cognito"}, "auth (SENTIMENT_AUTH): Input should be 'api_key' or 'iam'"),
+        (
+            {"corsOrigins": "https://a.example.com,https://app.example.com/path"},
+            "corsOrigins (SENTIMENT_CORS_ORIGINS): got 'https://app.example.com/path', expected comma-",
+        ),
+        ({"alarmEmail": "ops"}, "alarmEmail (SENTIMENT_ALARM_EMAIL): got 'ops', expected e-mail"),
+        ({"stackName": "1bad name"}, "stackName (SENTIMENT_STACK_NAME): got '1bad name', expected Cloud"),
+        ({"stageName": "v-1"}, "stageName (SENTIMENT_STAGE_NAME): got 'v-1', expected API Gateway stage"),
+        ({"serviceName": " "}, "serviceName (SENTIMENT_SERVICE_NAME): got ' ', expected"),
+        (
+            {"publicThrottleRate": "100"},
+            "publicThrottleRate (SENTIMENT_PUBLIC_THROTTLE_RATE) must be at most",
+        ),
+        ({"throttleRate": "inf"}, "throttleRate (SENTIMENT_THROTTLE_RATE): Input should be a finite number"),
+        ({"throttleRate": "nan"}, "throttleRate (SENTIMENT_THROTTLE_RATE): Input should be a finite number"),
         (
             {"publicThrottleRate": "Infinity"},
-            "publicThrottleRate (SENTIMENT_PUBLIC_THROTTLE_RATE): cannot parse 'Infinity' (not a finite",
+            "publicThrottleRate (SENTIMENT_PUBLIC_THROTTLE_RATE): Input should",
         ),
+        (
+            {"reservedConcurrency": "0"},
+            "reservedConcurrency (SENTIMENT_RESERVED_CONCURRENCY): Input should be",
+        ),
+        ({"corsOrigins": 5}, "corsOrigins (SENTIMENT_CORS_ORIGINS): Input should be a valid tuple, got 5"),
         (
             {"reservedConcurrency": "2", "provisionedConcurrency": "3"},
             "provisionedConcurrency (SENTIMENT_PROVISIONED_CONCURRENCY) must be at most reserved",
@@ -89,6 +100,20 @@ def test_bad_values_name_the_setting_in_one_line(context: dict[str, str], messag
         from_sources(context)
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_empty_values_mean_the_default() -> None:
+    empty = {"SENTIMENT_RESERVED_CONCURRENCY": "", "SENTIMENT_ALARM_EMAIL": " ", "SENTIMENT_CORS_ORIGINS": ""}
+    settings = from_sources({"publicDocs": "", "bulk": ""}, empty)
+    assert (settings.reserved_concurrency, settings.alarm_email, settings.cors_origins) == (None, None, ())
+    assert (settings.public_docs, settings.bulk) == (False, False)
+
+
+def test_unknown_field_is_refused_naming_the_closest_setting() -> None:
+    with pytest.raises(
+        SettingsError, match=r"^unknown setting 'memorymb': did you mean memoryMb\? valid keys"
+    ):
+        Settings(memorymb=4096)
 
 
 def test_environment_values_are_validated_too() -> None:
@@ -114,5 +139,5 @@ def test_readme_table_documents_every_setting() -> None:
         match.group(1): match.group(2)
         for match in re.finditer(r"^\| `(\w+)` \| `(SENTIMENT_\w+)` \|", README.read_text(), re.MULTILINE)
     }
-    expected = {context_key(spec.name): env_var(spec.name) for spec in fields(Settings)}
+    expected = {context_key(name): env_var(name) for name in Settings.model_fields}
     assert rows == expected

@@ -51,7 +51,8 @@ def test_bad_setting_is_one_line_exit_2(tmp_path: Path) -> None:
     done = infra("synth", "-c", "architecture=sparc", env=offline_env(tmp_path))
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
-        "error: setting architecture (SENTIMENT_ARCHITECTURE) must be x86_64 or arm64"
+        "error: setting architecture (SENTIMENT_ARCHITECTURE): Input should be 'x86_64' or 'arm64', "
+        "got 'sparc'"
     ]
 
 
@@ -74,7 +75,10 @@ def test_destroy_without_credentials_is_one_line(tmp_path: Path) -> None:
 def test_bad_setting_from_environment(tmp_path: Path) -> None:
     done = infra("destroy", env=offline_env(tmp_path, SENTIMENT_MEMORY_MB="huge"))
     assert done.returncode == 2
-    assert done.stderr.startswith("error: setting memoryMb (SENTIMENT_MEMORY_MB): cannot parse 'huge'")
+    assert done.stderr.startswith(
+        "error: setting memoryMb (SENTIMENT_MEMORY_MB): Input should be a valid integer"
+    )
+    assert done.stderr.count("\n") == 1
 
 
 def test_deploy_without_credentials_says_what_is_missing(tmp_path: Path) -> None:
