@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, APIGatewayRestResolver, CORSConfig
@@ -12,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handler import batch, direct, docs, error_mapping
 from handler.body import json_resolver
-from handler.envelopes import Entry, HttpEvent, RestEvent, checked
+from handler.envelopes import HttpEvent, RestEvent, checked
 from handler.observability import logger, metrics, tracer
 from handler.routes import router
 from handler.service import get_classifier
@@ -43,7 +44,11 @@ _REST = checked(RestEvent, docs.on_demand(rest, APIGatewayProxyEvent), "API Gate
 _HTTP = checked(HttpEvent, docs.on_demand(http, APIGatewayProxyEventV2), "API Gateway HTTP API event")
 
 
-def _entry_for(event: Any) -> Entry:
+# What an invoke answers: an API Gateway response, a direct invoke's body or a Distributed Map batch's rows.
+Answer = dict[str, Any] | list[dict[str, Any]]
+
+
+def _entry_for(event: Any) -> Callable[[Any, LambdaContext], Answer]:
     """Pick by event shape: API Gateway REST, HTTP API (v2, also function URLs), or a bare direct invoke.
 
     An API Gateway shape with a field missing or mistyped gets a JSON 400 from `checked`, never a KeyError.
@@ -60,5 +65,5 @@ def _entry_for(event: Any) -> Entry:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler(capture_response=False)
-def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: Any, context: LambdaContext) -> Answer:
     return _entry_for(event)(event, context)

@@ -80,5 +80,5 @@ def json_resolver(resolver_class: type[Resolver], **options: Any) -> Resolver:
     """
     resolver = resolver_class(enable_validation=True, json_body_deserializer=parse_json_body, **options)
     # Powertools creates its own middleware in this slot on the first request unless one is there.
-    resolver._request_validation_middleware = JsonOnlyRequestValidation()  # type: ignore[attr-defined]
+    resolver._request_validation_middleware = JsonOnlyRequestValidation()
     return resolver

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypedDict
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
@@ -36,9 +36,17 @@ def _describe(classifier: Classifier) -> str:
     )
 
 
+class _Info(TypedDict):
+    """The schema's info, given alike to the Swagger page and /openapi.json."""
+
+    title: str
+    version: str
+    description: str
+
+
 def register(resolver: ApiGatewayResolver) -> None:
     """Add GET /swagger and GET /openapi.json to a resolver (both out of the schema they serve)."""
-    info = {"title": "Sentiment API", "version": "1.0.0", "description": _describe(get_classifier())}
+    info = _Info(title="Sentiment API", version="1.0.0", description=_describe(get_classifier()))
     # Swagger UI with its JS and CSS inlined from the Powertools package (no swagger_base_url): works offline.
     resolver.enable_swagger(path="/swagger", **info)
     from aws_lambda_powertools.event_handler.openapi.models import Server  # imported by enable_swagger
