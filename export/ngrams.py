@@ -2,13 +2,13 @@
 
 Why a second model: the transformer reads at most `max_windows` windows, and every fine-tuning recipe tried
 fails on much the same reviews (README, "What was tried"). A linear model over the whole text's n-grams is
-weaker alone but errs elsewhere; the handler blends the two (`handler.inference.blend`) with a weight chosen
-here on dev log loss, so that a model that does not help gets weight 0 and is not shipped.
+weaker alone but errs elsewhere; the handler blends the two (`handler.probabilities.blend`) with a weight
+chosen here on dev log loss, so that a model that does not help gets weight 0 and is not shipped.
 
-The features are the serving tokenizer's own token ids (`handler.inference.ngram_ids`), so the image needs
-nothing beyond tokenizer.json to read them, and ONNX's standard TfIdfVectorizer op counts them: the handler
-runs `ngrams.onnx` with onnxruntime like the transformer. `check_parity` proves the ONNX graph computes what
-scikit-learn fitted.
+The features are the serving tokenizer's own token ids (`handler.ngram_reference.ngram_ids`), so the image
+needs nothing beyond tokenizer.json to read them, and ONNX's standard TfIdfVectorizer op counts them: the
+handler runs `ngrams.onnx` with onnxruntime like the transformer. `check_parity` proves the ONNX graph
+computes what scikit-learn fitted.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ from tokenizers import Tokenizer
 
 from export.data import Examples
 from export.errors import ParityError
-from handler.inference import blend, ngram_ids, ngram_tokenizer, softmax
+from handler.ngram_reference import ngram_ids, ngram_tokenizer
+from handler.probabilities import blend, softmax
 
 log = logging.getLogger(__name__)
 

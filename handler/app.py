@@ -44,7 +44,7 @@ _REST = checked(RestEvent, docs.on_demand(rest, APIGatewayProxyEvent), "API Gate
 _HTTP = checked(HttpEvent, docs.on_demand(http, APIGatewayProxyEventV2), "API Gateway HTTP API event")
 
 
-# What an invoke answers: an API Gateway response, a direct invoke's body or a Distributed Map batch's rows.
+# A Distributed Map batch is answered with a list, one row per item (handler/batch.py); the rest with a dict.
 Answer = dict[str, Any] | list[dict[str, Any]]
 
 

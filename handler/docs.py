@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any, TypedDict
+from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
@@ -22,6 +22,7 @@ from handler.inference import Classifier
 from handler.service import get_classifier
 
 PATHS = frozenset({"/swagger", "/openapi.json"})
+TITLE, VERSION = "Sentiment API", "1.0.0"
 
 
 def _describe(classifier: Classifier) -> str:
@@ -36,19 +37,11 @@ def _describe(classifier: Classifier) -> str:
     )
 
 
-class _Info(TypedDict):
-    """The schema's info, given alike to the Swagger page and /openapi.json."""
-
-    title: str
-    version: str
-    description: str
-
-
 def register(resolver: ApiGatewayResolver) -> None:
     """Add GET /swagger and GET /openapi.json to a resolver (both out of the schema they serve)."""
-    info = _Info(title="Sentiment API", version="1.0.0", description=_describe(get_classifier()))
+    description = _describe(get_classifier())
     # Swagger UI with its JS and CSS inlined from the Powertools package (no swagger_base_url): works offline.
-    resolver.enable_swagger(path="/swagger", **info)
+    resolver.enable_swagger(path="/swagger", title=TITLE, version=VERSION, description=description)
     from aws_lambda_powertools.event_handler.openapi.models import Server  # imported by enable_swagger
 
     @resolver.get("/openapi.json", include_in_schema=False)
@@ -56,7 +49,10 @@ def register(resolver: ApiGatewayResolver) -> None:
         # The stage prefix (/v1) as the server, as Powertools' own Swagger page computes it, so generated
         # clients call the stage URL.
         servers = [Server(url=resolver._get_base_path() or "/")]
-        return Response(200, "application/json", resolver.get_openapi_json_schema(servers=servers, **info))
+        schema = resolver.get_openapi_json_schema(
+            servers=servers, title=TITLE, version=VERSION, description=description
+        )
+        return Response(200, "application/json", schema)
 
 
 def on_demand(

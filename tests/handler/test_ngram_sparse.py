@@ -15,8 +15,10 @@ import pytest
 from tokenizers import Tokenizer
 
 from handler.errors import ArtifactError
-from handler.inference import Classifier, NgramModel, ngram_ids, ngram_tokenizer, onnx_session
+from handler.inference import Classifier
+from handler.ngram_reference import NgramModel, ngram_ids, ngram_tokenizer
 from handler.ngrams import SparseNgrams
+from handler.sessions import onnx_session
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 SHARED = Path(__file__).parents[2].parent / "shared" / "data" / "amazon-reviews"
