@@ -54,15 +54,18 @@ RETENTION_DAYS = (
     3288,
     3653,
 )
-# The worst request within the handler's limits (SENTIMENT_MAX_TEXTS texts of SENTIMENT_MAX_TEXT_CHARS
-# characters of long rare words, each filling the default artifact's 8 windows of 256 tokens) at one vCPU,
-# by bench/speed.py's cost model: WORST_MS_PER_WINDOW a window + WORST_MS_PER_TEXT a text (bench/README.md,
-# "Speed"), on a shared host. Below one vCPU Lambda time-slices it: 1,769 / memory_mb times longer.
-WORST_WINDOWS_PER_TEXT = 8
+# The worst invocation within the handler's limits, by bench/speed.py's cost model at one vCPU: windows x
+# WORST_MS_PER_WINDOW + texts x WORST_MS_PER_TEXT (bench/README.md, "Speed": 256-token windows, measured on a
+# shared host), stretched by 1,769 / memory_mb below one vCPU, where Lambda time-slices it. An API request
+# runs at most SENTIMENT_MAX_REQUEST_WINDOWS windows over SENTIMENT_MAX_TEXTS texts; a bulk batch is scored
+# whole, without that budget: each of its rows up to the default artifact's WORST_WINDOWS_PER_TEXT windows.
 WORST_MS_PER_WINDOW = 55.0
 WORST_MS_PER_TEXT = 20.0
+WORST_WINDOWS_PER_TEXT = 8
+API_WORST_WINDOWS = FunctionSettings.model_fields["max_request_windows"].default
+API_MAX_TEXTS = FunctionSettings.model_fields["max_texts"].default
 # A bulk batch is one request to the function: it takes at most this many texts (SENTIMENT_MAX_TEXTS).
-BULK_MAX_BATCH = FunctionSettings.model_fields["max_texts"].default
+BULK_MAX_BATCH = API_MAX_TEXTS
 
 
 class SettingsError(ValueError):
@@ -209,9 +212,14 @@ class Settings(BaseModel):
         return self
 
     def _check_duration(self) -> None:
-        """The largest request the function accepts must finish within its timeout at its memory size."""
-        worst_s, smallest = worst_request_ms(self.memory_mb) / 1000, smallest_memory_mb(self.timeout_s)
-        why = f": the largest request accepted takes about {worst_s:.0f} s at {self.memory_mb} MB"
+        """The costliest invocation the function accepts must finish within its timeout at its memory size."""
+        windows, texts, what = API_WORST_WINDOWS, API_MAX_TEXTS, "the largest request accepted"
+        if self.bulk and self.bulk_batch_size * WORST_WINDOWS_PER_TEXT > windows:
+            windows, texts = self.bulk_batch_size * WORST_WINDOWS_PER_TEXT, self.bulk_batch_size
+            what = f"a bulk batch of {texts} long rows"
+        worst_s = worst_request_ms(self.memory_mb, windows, texts) / 1000
+        smallest = smallest_memory_mb(self.timeout_s, windows, texts)
+        why = f": {what} takes about {worst_s:.0f} s at {self.memory_mb} MB"
         if smallest is None:
             _require(worst_s <= self.timeout_s, "timeout_s", f"at least {math.ceil(worst_s)}{why}")
         _require(
@@ -286,17 +294,22 @@ def _one_line(error: ValidationError) -> str:
     return f"{_where(name)}: {problem(error)}, got {first['input']!r}"
 
 
-def worst_request_ms(memory_mb: int) -> float:
-    """Estimated duration of the worst request within the handler's limits at `memory_mb` (see above)."""
-    texts = FunctionSettings.model_fields["max_texts"].default
-    one_vcpu = texts * (WORST_WINDOWS_PER_TEXT * WORST_MS_PER_WINDOW + WORST_MS_PER_TEXT)
+def worst_request_ms(memory_mb: int, windows: int = API_WORST_WINDOWS, texts: int = API_MAX_TEXTS) -> float:
+    """Estimated duration of an invocation of `windows` windows over `texts` texts at `memory_mb` (see above);
+    by default the worst API request within the handler's limits."""
+    one_vcpu = windows * WORST_MS_PER_WINDOW + texts * WORST_MS_PER_TEXT
     return one_vcpu * MB_PER_VCPU / min(memory_mb, MB_PER_VCPU)
 
 
-def smallest_memory_mb(timeout_s: int) -> int | None:
-    """The least memory (MB) at which the worst request finishes within `timeout_s`; None when even one
-    vCPU is too slow (the cost model claims nothing of more: ORT gets a second thread only at 3,538 MB)."""
-    return next((m for m in range(128, MB_PER_VCPU + 1) if worst_request_ms(m) <= timeout_s * 1000), None)
+def smallest_memory_mb(
+    timeout_s: int, windows: int = API_WORST_WINDOWS, texts: int = API_MAX_TEXTS
+) -> int | None:
+    """The least memory (MB) at which that invocation finishes within `timeout_s`; None when even one vCPU
+    is too slow (the cost model claims nothing of more: ORT gets a second thread only at 3,538 MB)."""
+    return next(
+        (m for m in range(128, MB_PER_VCPU + 1) if worst_request_ms(m, windows, texts) <= timeout_s * 1000),
+        None,
+    )
 
 
 def _require(ok: bool, name: str, expected: str) -> None:
