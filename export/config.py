@@ -289,8 +289,12 @@ class ExportConfig(BaseModel):
 
 
 # The file's shape: each field typed as in ExportConfig, strictly (a JSON file has types, the CLI strings).
+# (type, default) pairs, typed Any: pydantic types FieldInfo.annotation Optional, though every field has one.
+_FILE_FIELDS: dict[str, Any] = {
+    name: (field.annotation, None) for name, field in ExportConfig.model_fields.items()
+}
 _FILE = create_model(
     "ExportConfigFile",
     __config__=ConfigDict(extra="forbid", strict=True),
-    **{name: (field.annotation, None) for name, field in ExportConfig.model_fields.items()},
+    **_FILE_FIELDS,
 )
