@@ -53,8 +53,12 @@ format: install ## rewrite files with ruff
 	$(VENV)/bin/ruff format $(sources) && $(VENV)/bin/ruff check --fix $(sources)
 
 .PHONY: lint
-lint: install ## ruff, check only
-	$(VENV)/bin/ruff check $(sources) && $(VENV)/bin/ruff format --check $(sources)
+lint: install ## ruff, then mypy (typecheck): check only
+	$(VENV)/bin/ruff check $(sources) && $(VENV)/bin/ruff format --check $(sources) && $(MAKE) typecheck
+
+.PHONY: typecheck
+typecheck: install ## mypy on handler/ and export/ (settings: [tool.mypy] in pyproject.toml)
+	$(VENV)/bin/mypy
 
 .PHONY: test
 test: install ## lint + every test not marked slow (HF Hub offline)
