@@ -35,7 +35,7 @@ def _peer_max_length(checkpoint_dir: Path) -> object:
 
 def describe(config: BenchConfig, served: Classifier, inputs: Inputs, image_mb: float | None) -> dict:
     """The `meta` block of bench.json, also quoted in bench.md."""
-    max_length = served.manifest["max_length"]
+    max_length = served.manifest.max_length
     windows = int(served.encode([inputs.long]).counts[0])
     mean_words = sum(len(t.split()) for t in inputs.batch) / len(inputs.batch)
     text = (

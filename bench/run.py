@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from functools import partial
@@ -25,7 +24,7 @@ from bench.timing import measure
 from export.artifacts import checkpoint_entries
 from export.data import load_examples
 from export.errors import DataError
-from handler.artifact import model_id, read_manifest
+from handler.artifact import read_manifest
 from handler.errors import ArtifactError
 from handler.inference import Classifier
 
@@ -42,14 +41,14 @@ def _served(config: BenchConfig) -> Classifier:
     A build the accuracy gate refused leaves its checkpoint and fp32 export in place and the previous
     artifact untouched: comparing them would pit two different models against each other.
     """
-    for path in (config.model_dir, config.checkpoint_dir, config.fp32_dir):
-        if not path.is_dir():
-            raise BenchError(f"{path} not found: build the model first (`make model`)")
     try:
-        origin = read_manifest(config.model_dir).get("checkpoint")
+        manifest = read_manifest(config.model_dir)
+        if not config.checkpoint_dir.is_dir():
+            raise BenchError(f"{config.checkpoint_dir} not found: the PyTorch peer runs it (`make model`)")
+        origin = manifest.checkpoint
         descendants = {
             config.checkpoint_dir: checkpoint_entries(config.checkpoint_dir),
-            config.fp32_dir: read_manifest(config.fp32_dir).get("checkpoint"),
+            config.fp32_dir: read_manifest(config.fp32_dir).checkpoint,
         }
         for path, checkpoint in descendants.items():
             if checkpoint != origin:
@@ -57,7 +56,7 @@ def _served(config: BenchConfig) -> Classifier:
                     f"{path} does not come from the checkpoint {config.model_dir} was exported from (a later "
                     "build refused by the gate, or an artifact older than that check): run `make model`"
                 )
-        return Classifier.from_dir(config.model_dir)
+        return Classifier.from_dir(config.model_dir, manifest=manifest)
     except ArtifactError as err:
         raise BenchError(str(err)) from err
 
@@ -79,8 +78,11 @@ def _input_reviews(data_dir: Path) -> list[str]:
 
 def _check_unchanged(model_dir: Path, served: Classifier) -> None:
     """Refuse results that mix two models: `make model` may swap the artifact in during a long run."""
-    manifest = json.loads((model_dir / "manifest.json").read_text(encoding="utf-8"))
-    if model_id(manifest) != served.model_id:  # covers ngrams.onnx and its weight too
+    try:
+        rebuilt = read_manifest(model_dir).model_id != served.model_id  # covers ngrams.onnx and its weight
+    except ArtifactError:  # caught in the middle of a swap, or a build refused half-way: not what was served
+        rebuilt = True
+    if rebuilt:
         raise BenchError(f"{model_dir} was rebuilt during the benchmark; run it again")
 
 
@@ -166,7 +168,7 @@ def _run(config: BenchConfig) -> dict:
         logging.getLogger("bench").warning("load average %.1f: other work will slow every timing", load_start)
     reviews = _input_reviews(config.data_dir)
     served = _served(config)
-    inputs = pick_inputs(reviews, int(served.manifest["max_length"]), config.batch_size)
+    inputs = pick_inputs(reviews, served.manifest.max_length, config.batch_size)
     config.out_dir.mkdir(parents=True, exist_ok=True)
     with (config.out_dir / "bench-emulator.log").open("w") as log:  # function logs, for when one fails
         results = _latency(config, served, inputs, log)

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import platform
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 from tokenizers import Tokenizer
 
 from export.swap import swap_in
+from handler.manifest import MANIFEST_FILE, FileEntry, Manifest
 
 VERSIONED = (
     "torch",
@@ -65,26 +64,23 @@ def write_serving_tokenizer(source: Path, destination: Path, max_length: int, st
 
 
 def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(stream, "sha256").hexdigest()
 
 
-def file_entries(directory: Path, names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+def file_entries(directory: Path, names: Iterable[str]) -> dict[str, FileEntry]:
     """sha256 and size of each named file, as the manifest lists them."""
     return {
-        name: {"sha256": sha256(directory / name), "bytes": (directory / name).stat().st_size}
+        name: FileEntry(sha256=sha256(directory / name), bytes=(directory / name).stat().st_size)
         for name in names
     }
 
 
-def checkpoint_entries(checkpoint_dir: Path) -> dict[str, dict[str, Any]]:
+def checkpoint_entries(checkpoint_dir: Path) -> dict[str, FileEntry]:
     """sha256 and size of the checkpoint's weights (every *.safetensors file): the manifest records them so
     that tools reading the checkpoint beside an artifact (the bench's PyTorch peer) can tell it is the one
     the artifact came from, and not one a later, refused build left in its place."""
-    return file_entries(checkpoint_dir, tuple(sorted(p.name for p in checkpoint_dir.glob("*.safetensors"))))
+    return file_entries(checkpoint_dir, sorted(p.name for p in checkpoint_dir.glob("*.safetensors")))
 
 
 def versions() -> dict[str, str]:
@@ -98,8 +94,11 @@ def versions() -> dict[str, str]:
     return found
 
 
-def write_manifest(directory: Path, manifest: dict[str, Any], files: tuple[str, ...]) -> dict[str, Any]:
-    """Write manifest.json with `files` hashed and the creation time; call it after every other file."""
-    complete = {**manifest, "files": file_entries(directory, files), "created": datetime.now(UTC).isoformat()}
-    (directory / "manifest.json").write_text(json.dumps(complete, indent=2) + "\n")
-    return complete
+def created() -> str:
+    """The manifest's creation time: now, in UTC."""
+    return datetime.now(UTC).isoformat()
+
+
+def write_manifest(directory: Path, manifest: Manifest) -> None:
+    """Write manifest.json, once, after every other file: its presence says the directory is complete."""
+    (directory / MANIFEST_FILE).write_text(manifest.model_dump_json(indent=2) + "\n")

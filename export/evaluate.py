@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from export.data import DEV_SETS, SHARED_DATA, Examples, fit_problem, load_examples, relabelling
 from export.errors import DataError
 from export.labels import LabelOptions
-from handler.artifact import read_manifest, read_problem
+from handler.artifact import read_manifest
 from handler.inference import Classifier
 
 BATCH = 32
@@ -223,10 +223,10 @@ def evaluate_sets(
         DataError: a named source cannot be read or does not fit; no default dev set is here.
     """
     manifest = read_manifest(model_dir)
-    names, multi_label = tuple(manifest.get("labels", ())), read_problem(manifest)[0]
+    names, multi_label = tuple(manifest.labels), manifest.multi_label
     options = LabelOptions(column=label_column, label_map=label_map)
     paths = sources or [str(SHARED_DATA / name / "dev.jsonl") for name in DEV_SETS]
-    classifier = Classifier.from_dir(model_dir)
+    classifier = Classifier.from_dir(model_dir, manifest=manifest)
     rows: list[tuple[str, dict[str, Any] | str]] = []
     for source in paths:
         if sources is None and not Path(source).is_file():

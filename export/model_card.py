@@ -13,6 +13,8 @@ from typing import Any
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from handler.manifest import Manifest, Metrics, Source, Sources
+
 CARD_FILE = "README.md"
 # The manifest's metrics that become model-index results, with the names the Hub shows.
 REPORTED = {
@@ -24,17 +26,17 @@ REPORTED = {
 }
 
 
-def write_model_card(directory: Path, manifest: dict[str, Any], license_id: str) -> Path:
-    """Write `directory/README.md` for the artifact whose manifest is `manifest`; return its path."""
+def write_model_card(directory: Path, manifest: Manifest, license_id: str) -> Path:
+    """Write `directory/README.md` for the int8 artifact whose manifest is `manifest`; return its path."""
     data = ModelCardData(
         language="en",
         license=license_id,
         library_name="onnx",
         pipeline_tag="text-classification",
         tags=["sentiment-analysis", "onnx", "int8", "aws-lambda"],
-        base_model=manifest["base_model"],
-        datasets=[data_name(source["path"]) for source in sources(manifest["data"].get("train", {}))] or None,
-        model_name=manifest["name"],
+        base_model=manifest.base_model,
+        datasets=[data_name(source.path) for source in sources(manifest.data.train)] or None,
+        model_name=manifest.name,
         eval_results=eval_results(manifest),
     )
     card = ModelCard(f"---\n{data.to_yaml()}\n---\n\n" + body(manifest))
@@ -43,14 +45,14 @@ def write_model_card(directory: Path, manifest: dict[str, Any], license_id: str)
     return path
 
 
-def sources(provenance: dict[str, Any]) -> list[dict[str, Any]]:
+def sources(provenance: Source | Sources | None) -> list[Source]:
     """The data files of a provenance entry (one source, or several under "sources")."""
-    if not provenance:
+    if provenance is None:
         return []
-    return list(provenance.get("sources", [provenance]))
+    return provenance.sources if isinstance(provenance, Sources) else [provenance]
 
 
-def eval_results(manifest: dict[str, Any]) -> list[EvalResult]:
+def eval_results(manifest: Manifest) -> list[EvalResult]:
     """One model-index result per dev set and metric, int8 as served."""
     results = []
     for name, scores in dev_scores(manifest).items():
@@ -70,26 +72,37 @@ def eval_results(manifest: dict[str, Any]) -> list[EvalResult]:
     return results
 
 
-def dev_scores(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """int8 scores by dev set: each source's when the dev data had several, else the one set's."""
-    metrics = manifest["metrics"]
-    if by_source := metrics.get("int8_by_dev_source"):
-        return by_source
-    return {manifest["data"]["dev"].get("path", "dev"): metrics["int8"]}
+def gated(manifest: Manifest) -> Metrics:
+    """The int8 artifact's metrics; the fp32 export, which has none, gets no card.
+
+    Raises:
+        ValueError: `manifest` has no metrics.
+    """
+    if manifest.metrics is None:
+        raise ValueError(f"{manifest.name}: a model card is written for a gated int8 artifact only")
+    return manifest.metrics
 
 
-def body(manifest: dict[str, Any]) -> str:
+def dev_scores(manifest: Manifest) -> dict[str, dict[str, Any]]:
+    """int8 scores by dev set (the keys each has): each source's when the dev data had several, else the
+    one set's."""
+    metrics = gated(manifest)
+    if by_source := metrics.int8_by_dev_source:
+        return {name: scores.model_dump() for name, scores in by_source.items()}
+    dev = manifest.data.dev
+    return {dev.path if isinstance(dev, Source) else "dev": metrics.int8.model_dump()}
+
+
+def body(manifest: Manifest) -> str:
     """The card's Markdown: use, labels, long texts, limits, build, scores."""
-    labels = ", ".join(f"`{name}`" for name in manifest["labels"])
-    multi = manifest.get("problem_type") == "multi_label_classification"
+    labels = ", ".join(f"`{name}`" for name in manifest.labels)
     answer = (
-        f"every label whose probability reaches {manifest.get('threshold')} (sigmoid per label), and the top "
-        "one"
-        if multi
+        f"every label whose probability reaches {manifest.threshold} (sigmoid per label), and the top one"
+        if manifest.multi_label
         else "the most probable label and its probability (softmax over the labels)"
     )
-    config = manifest.get("config", {})
-    trained = manifest.get("fine_tuned")
+    config = manifest.config
+    trained = manifest.fine_tuned
     found = dev_scores(manifest)
     shown = [key for key in REPORTED if any(key in scores for scores in found.values())]
     rows = [
@@ -98,20 +111,21 @@ def body(manifest: dict[str, Any]) -> str:
         + " |"
         for name, scores in found.items()
     ]
-    ngrams = manifest.get("ngrams")
+    ngrams = manifest.ngrams
     blend = (
-        f"An n-gram model (`{ngrams['file']}`, {ngrams['features']} token-id unigrams and bigrams, logistic "
+        f"An n-gram model (`{ngrams.file}`, {ngrams.features} token-id unigrams and bigrams, logistic "
         f"regression) reads the whole text and is blended with the transformer's windows at weight "
-        f"{ngrams['weight']}."
+        f"{ngrams.weight}."
         if ngrams
-        else f"No n-gram model ({manifest.get('ngrams_skipped', 'none')})."
+        else f"No n-gram model ({manifest.ngrams_skipped or 'none'})."
     )
+    scheme = manifest.quantization.scheme if manifest.quantization else "none"
     return "\n".join(
         [
-            f"# {manifest['name']}",
+            f"# {manifest.name}",
             "",
             "Sentiment of product reviews, int8 ONNX, served by a torch-free AWS Lambda handler. Base "
-            f"model: `{manifest['base_model']}`, {'fine-tuned' if trained else 'exported as it is'}.",
+            f"model: `{manifest.base_model}`, {'fine-tuned' if trained else 'exported as it is'}.",
             "",
             "## Intended use",
             "",
@@ -125,8 +139,8 @@ def body(manifest: dict[str, Any]) -> str:
             "",
             "## How long texts are read",
             "",
-            f"In windows of {manifest['max_length']} tokens overlapping by {manifest['window_stride']}, up "
-            f"to {manifest['max_windows']} per text, each scored alone and their probabilities averaged; a "
+            f"In windows of {manifest.max_length} tokens overlapping by {manifest.window_stride}, up "
+            f"to {manifest.max_windows} per text, each scored alone and their probabilities averaged; a "
             f"text longer than that is answered with `truncated: true`. {blend}",
             "",
             "## Scores (int8, as served)",
@@ -135,8 +149,8 @@ def body(manifest: dict[str, Any]) -> str:
             "|---|---|" + "---|" * len(shown),
             *rows,
             "",
-            f"Quantization ({manifest['quantization']['scheme']}) changed the gated metric by "
-            f"{-manifest['metrics']['quantization_drop_points']:+.2f} points against fp32.",
+            f"Quantization ({scheme}) changed the gated metric by "
+            f"{-gated(manifest).quantization_drop_points:+.2f} points against fp32.",
             "",
             "## Limitations",
             "",
@@ -146,9 +160,9 @@ def body(manifest: dict[str, Any]) -> str:
             "",
             "## How it was built",
             "",
-            f"`python -m export build` (make model): train data {describe(manifest['data'].get('train'))}; "
-            f"dev data {describe(manifest['data'].get('dev'))}; {config.get('epochs')} epochs at learning "
-            f"rate {config.get('learning_rate')}, seed {manifest.get('seed')}. The build refuses an int8 "
+            f"`python -m export build` (make model): train data {describe(manifest.data.train)}; "
+            f"dev data {describe(manifest.data.dev)}; {config.get('epochs')} epochs at learning "
+            f"rate {config.get('learning_rate')}, seed {manifest.seed}. The build refuses an int8 "
             f"model that loses more than {config.get('max_accuracy_drop')} points against fp32 on dev. "
             "`manifest.json` beside this card records every setting, file hash and library version.",
             "",
@@ -165,7 +179,6 @@ def data_name(source: str) -> str:
     return path.parent.name or path.stem
 
 
-def describe(provenance: dict[str, Any] | None) -> str:
+def describe(provenance: Source | Sources | None) -> str:
     """`path (rows)` for each source of a provenance entry."""
-    found = sources(provenance or {})
-    return ", ".join(f"`{source['path']}` ({source['rows']} rows)" for source in found) or "none"
+    return ", ".join(f"`{source.path}` ({source.rows} rows)" for source in sources(provenance)) or "none"

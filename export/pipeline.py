@@ -1,164 +1,102 @@
-"""The build: data -> checkpoint -> fp32 ONNX (parity) -> int8 (parity, accuracy gate) -> artifact."""
+"""The build: data -> checkpoint -> fp32 ONNX (parity, n-grams) -> int8 (parity, accuracy gate) -> artifact.
+
+`build` only sequences the stages, and each stage gets what it needs. Both directories a build writes (the
+fp32 export and the int8 artifact) are staged beside their destination and swapped in whole, and each gets
+its manifest once, last: before that, the serving code scores the staged files with the manifest in memory
+(`Classifier.from_dir(..., manifest=...)`).
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import shutil
-from dataclasses import replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
-from export import artifacts, gate, ngrams, onnx_export, quantize
+from export import artifacts, gate, onnx_export, quantize
+from export.blending import fit_ngrams
 from export.config import ExportConfig
-from export.data import Examples, combine, fit_problem, load_examples, resolve_sources, shuffled, split
-from export.errors import DataError, GateError
-from export.evaluate import Scored, by_source, headline, metrics, primary_metric, score
+from export.corpus import Data, load_data
+from export.errors import GateError
+from export.evaluate import by_source, headline, metrics, primary_metric, score
 from export.model_card import write_model_card
 from export.train import BasePlan, plan_base, prepare_checkpoint, resolve_base_model
-from handler.inference import Classifier, NgramModel, available_cpus, blend, onnx_session
+from handler.inference import Classifier
+from handler.manifest import MULTI_LABEL, NGRAMS_FILE, SHIPPED_FILES, SINGLE_LABEL, Manifest, Metrics
 
 log = logging.getLogger(__name__)
-SHIPPED = ("model.onnx", "tokenizer.json", "config.json")
-NGRAMS_FILE = "ngrams.onnx"
+DEFAULT_BASE = "sentence-transformers/all-MiniLM-L6-v2"
 
 
-class Data(NamedTuple):
-    """What a build learns from and is judged on."""
+@dataclass(frozen=True)
+class Serving:
+    """How an artifact's tokenizer windows texts, and the checkpoint its tokenizer and labels come from."""
 
-    train: Examples | None  # the train sources, their titles and the extra source, shuffled; None: as-is
-    dev: Examples
-    provenance: dict[str, Any]
-    reviews: Examples | None  # the train sources' own texts: what the n-gram model is fitted on
-
-
-def load_data(cfg: ExportConfig, plan: BasePlan) -> Data:
-    """Train and dev examples and their provenance for the manifest: for an as-is classifier, the dev data
-    alone, read against its labels; else the train sources (each shuffled with the seed and capped, with
-    their titles, then the extra source) and the dev data, read against the train data's classes.
-
-    Raises:
-        DataError: unreadable data, labels that do not fit, a class without train or dev rows.
-    """
-    names = plan.labels if not plan.fine_tune else ()
-    if not plan.fine_tune and cfg.dev_data != "split":
-        parts = load_dev(cfg, names)
-        return Data(None, fit_problem(combine(parts), plan.multi_label), {"dev": provenance_of(parts)}, None)
-    sources = resolve_sources(cfg.train_data, "train")
-    loaded = [load_train_source(cfg, source, cap, names) for source, cap in sources]
-    train = combine([examples for examples, _ in loaded])
-    titles = combine([found if found is not None else blank(rows) for rows, found in loaded])
-    kept = list(range(len(train)))
-    if cfg.dev_data == "split":
-        kept, held = split(train, cfg.dev_fraction, cfg.seed)
-        train, dev = train.take(kept), train.take(held)
-        dev_provenance = dev.provenance()
-    else:
-        parts = load_dev(cfg, train.names)
-        dev, dev_provenance = combine(parts), provenance_of(parts)
-    if not plan.fine_tune:
-        return Data(None, fit_problem(dev, plan.multi_label), {"dev": dev_provenance}, None)
-    dev = fit_problem(dev, train.multi_label)
-    check_classes(train, dev)
-    provenance: dict[str, Any] = {"train": provenance_of([rows for rows, _ in loaded]), "dev": dev_provenance}
-    extras = []
-    if any(found is not None for _, found in loaded):
-        extras.append(titles.take([i for i in kept if titles.texts[i].strip()]))
-        provenance["train"]["title_column"] = cfg.title_column
-    if extra := [
-        load_examples(source, seed=cfg.seed, limit=cfg.extra_train_samples, names=train.names)
-        for source in extra_sources(cfg, train)
-    ]:
-        extras += extra
-        provenance["extra_train"] = provenance_of(extra)
-    reviews = train
-    for more in extras:
-        train = train.plus(more)
-    return Data(train.take(shuffled(len(train), cfg.seed)) if extras else train, dev, provenance, reviews)
+    checkpoint: Path
+    max_length: int
+    stride: int
 
 
-def load_dev(cfg: ExportConfig, names: tuple[str, ...]) -> list[Examples]:
-    """The dev sources, each read against `names` (a Hub set's random rows when `default` falls back to
-    one); the build judges on them together."""
-    options = {"labels": cfg.label_options, "names": names}
-    return [
-        load_examples(source, seed=cfg.seed if cap else None, limit=cap, **options)
-        for source, cap in resolve_sources(cfg.dev_data, "dev")
-    ]
+@dataclass(frozen=True)
+class Probe:
+    """The dev texts each export is compared with PyTorch on, and PyTorch's logits for them."""
+
+    checkpoint: Path
+    texts: list[str]
+    max_length: int
+    reference: np.ndarray
+
+    @classmethod
+    def of(cls, checkpoint: Path, texts: list[str], max_length: int) -> Probe:
+        return cls(checkpoint, texts, max_length, onnx_export.torch_logits(checkpoint, texts, max_length))
+
+    def parity(self, model: Path, atol: float | None) -> onnx_export.Parity:
+        """How close `model`'s logits are to PyTorch's.
+
+        Raises:
+            ParityError: beyond `atol` (None: compared, not gated).
+        """
+        logits = onnx_export.onnx_logits(model, self.checkpoint, self.texts, self.max_length)
+        return onnx_export.check_parity(self.reference, logits, atol)
 
 
-def load_train_source(
-    cfg: ExportConfig, resolved: str, cap: int, names: tuple[str, ...]
-) -> tuple[Examples, Examples | None]:
-    """One train source, shuffled with the seed and capped, and its titles in the same order (None when
-    titles are off or the data has no such column: titles are optional)."""
-    options = {"seed": cfg.seed, "limit": cfg.max_train_samples or cap, "labels": cfg.label_options}
-    examples = load_examples(resolved, **options, names=names)
-    if not cfg.title_column:
-        return examples, None
-    try:
-        titles = load_examples(resolved, **options, names=examples.names, text_column=cfg.title_column)
-    except DataError as exc:  # the texts loaded from the same source, so only the column can be missing
-        log.info("no title examples in %s: %s", resolved, exc)
-        return examples, None
-    return examples, titles
+@dataclass(frozen=True)
+class Exported:
+    """The published fp32 export: its manifest, its parity with PyTorch and its dev scores as served."""
+
+    directory: Path
+    manifest: Manifest
+    parity: onnx_export.Parity
+    scores: dict[str, Any]
 
 
-def blank(examples: Examples) -> Examples:
-    """`examples` with every text emptied: the titles of a source that has none, so rows stay aligned."""
-    return replace(examples, texts=[""] * len(examples))
+@dataclass(frozen=True)
+class Gate:
+    """What the int8 model is judged by: the gated metric, the multi-label threshold, the most points it may
+    lose against fp32, and what a refusal leaves where (for its message)."""
+
+    metric: str
+    threshold: float
+    max_drop: float
+    refused: str
 
 
-def provenance_of(parts: list[Examples]) -> dict[str, Any]:
-    """The manifest's record of one source, or of several (each listed, and their rows in all)."""
-    if len(parts) == 1:
-        return parts[0].provenance()
-    return {"sources": [part.provenance() for part in parts], "rows": sum(map(len, parts))}
-
-
-def extra_sources(cfg: ExportConfig, train: Examples) -> list[str]:
-    """The extra train sources, none for ''. `default` (SST-2 phrases, positive or negative) is mixed
-    only into a NEGATIVE/POSITIVE model: its labels say nothing of other classes."""
-    if not cfg.extra_train_data:
-        return []
-    if cfg.extra_train_data == "default" and (
-        train.multi_label or [name.casefold() for name in train.names] != ["negative", "positive"]
-    ):
-        log.info("no default extra train data (SST-2 phrases are binary): classes %s", list(train.names))
-        return []
-    return [source for source, _ in resolve_sources(cfg.extra_train_data, "extra")]
-
-
-def check_classes(train: Examples, dev: Examples) -> None:
-    """Every class must have train rows (or it cannot be learnt) and dev rows (or it cannot be judged).
-
-    Raises:
-        DataError: naming the first class without rows and where.
-    """
-    if len(train.names) < 2 and not train.multi_label:
-        raise DataError(
-            f"{train.source} has one class only ({list(train.names)}): a classifier needs two or more"
-        )
-    for examples in (train, dev):
-        for name, count in zip(examples.names, examples.counts(), strict=True):
-            if not count:
-                raise DataError(
-                    f"class {name!r} has no rows in {examples.source} (classes: {list(examples.names)}): a "
-                    "fine-tuned model needs every class in its train and dev data"
-                )
-
-
-def write_artifact_files(cfg: ExportConfig, directory: Path, model: Path) -> None:
+def write_artifact_files(serving: Serving, directory: Path, model: Path) -> None:
     """model.onnx + the serving tokenizer.json + config.json from the checkpoint, into `directory`."""
     if model != directory / "model.onnx":
         shutil.copyfile(model, directory / "model.onnx")
     artifacts.write_serving_tokenizer(
-        cfg.checkpoint_dir / "tokenizer.json", directory / "tokenizer.json", cfg.max_length, cfg.window_stride
+        serving.checkpoint / "tokenizer.json",
+        directory / "tokenizer.json",
+        serving.max_length,
+        serving.stride,
     )
-    served = json.loads((cfg.checkpoint_dir / "config.json").read_text())
-    labels = checkpoint_labels(cfg.checkpoint_dir)  # transformers leaves default LABEL_n names unsaved
+    served = json.loads((serving.checkpoint / "config.json").read_text())
+    labels = checkpoint_labels(serving.checkpoint)  # transformers leaves default LABEL_n names unsaved
     served |= {"id2label": dict(enumerate(labels)), "label2id": {name: i for i, name in enumerate(labels)}}
     (directory / "config.json").write_text(json.dumps(served, indent=2) + "\n")
 
@@ -172,145 +110,175 @@ def checkpoint_labels(checkpoint: Path) -> list[str]:
     return [str(id2label[key]) for key in sorted(id2label, key=int)]
 
 
-def ngrams_skipped(cfg: ExportConfig, reviews: Examples | None, multi_label: bool) -> str:
-    """Why the build fits no n-gram model ('' when it tries one): the manifest says it."""
-    if reviews is None:
-        return "an as-is classifier: nothing is fitted"
-    if multi_label:
-        return "multi-label: the n-gram blend mixes single-label probabilities (one softmax over the labels)"
-    return "--ngram-weight 0" if cfg.ngram_weight == 0 else ""
-
-
-def add_ngrams(
-    cfg: ExportConfig, fit: ngrams.NgramFit, directory: Path, alone: Scored, dev: Examples
-) -> tuple[dict[str, Any] | None, Scored]:
-    """Write ngrams.onnx into `directory` (checked against scikit-learn), pick its blend weight on dev, and
-    return the manifest entry (None when the weight is 0: the file is removed, nothing blends) and the dev
-    answers blended as the handler will blend them."""
-    path = ngrams.write_onnx(fit, len(dev.names), directory / NGRAMS_FILE)
-    served = NgramModel(fit.tokenizer, onnx_session(path, available_cpus()), 0.0, len(dev.names))
-    logits = served.logits(served.feeds(dev.texts))
-    parity = ngrams.check_parity(fit, dev.texts, logits)
-    gold = np.asarray(dev.labels)
-    if cfg.ngram_weight == -1:
-        weight, loss = ngrams.choose_weight(alone.probabilities, logits, gold)
-    else:
-        weight, loss = cfg.ngram_weight, None
-    ngram_accuracy = float((logits.argmax(axis=1) == gold).mean())
-    log.info(
-        "n-gram model: %d features, dev accuracy alone %.4f, blend weight %.2f%s (parity with scikit-learn: "
-        "max |p diff| %.1e)",
-        len(fit.vectorizer.vocabulary_),
-        ngram_accuracy,
-        weight,
-        " (chosen on dev log loss)" if loss is not None else "",
-        parity["max_abs_diff"],
-    )
-    if weight == 0:
-        path.unlink()
-        return None, alone
-    entry = {
-        "file": NGRAMS_FILE,
-        "weight": weight,
-        "weight_chosen_on_dev": loss is not None,
-        **fit.describe(),
-        "dev_accuracy_alone": ngram_accuracy,
-        "parity_vs_sklearn": parity,
-        "fp32_without_ngrams": metrics(alone, dev),
+def describe(cfg: ExportConfig, plan: BasePlan, data: Data) -> dict[str, Any]:
+    """The manifest fields the fp32 export and the int8 artifact share: what was built, from what, how."""
+    multi_label = data.dev.multi_label
+    return {
+        "name": cfg.name,
+        "base_model": cfg.base_model if cfg.base_model != "default" else DEFAULT_BASE,
+        "fine_tuned": plan.fine_tune,
+        "checkpoint": artifacts.checkpoint_entries(cfg.checkpoint_dir),
+        "task": "text-classification",
+        "labels": checkpoint_labels(cfg.checkpoint_dir),
+        "problem_type": MULTI_LABEL if multi_label else SINGLE_LABEL,
+        **({"threshold": cfg.threshold} if multi_label else {}),
+        "max_length": cfg.max_length,
+        "window_stride": cfg.window_stride,
+        "max_windows": cfg.max_windows,
+        "data": data.provenance,
+        "seed": cfg.seed,
+        "config": cfg.to_json(),
+        "versions": artifacts.versions(),
     }
-    return entry, replace(alone, probabilities=blend(alone.probabilities, logits, weight))
 
 
-def build(cfg: ExportConfig) -> dict[str, Any]:
+def export_fp32(serving: Serving, directory: Path, probe: Probe, atol: float) -> onnx_export.Parity:
+    """model.onnx exported from the checkpoint and checked against PyTorch, and its serving files.
+
+    Raises:
+        ParityError: the ONNX logits differ from PyTorch's beyond `atol`.
+    """
+    model = onnx_export.export_onnx(serving.checkpoint, directory)
+    parity = probe.parity(model, atol)
+    log.info("fp32 ONNX parity with PyTorch: %s", parity)
+    write_artifact_files(serving, directory, model)
+    return parity
+
+
+def quantize_int8(
+    fp32_dir: Path, directory: Path, scheme: str, serving: Serving, probe: Probe
+) -> onnx_export.Parity:
+    """The int8 model quantized from the fp32 export and compared with PyTorch, and its serving files."""
+    model = quantize.quantize(fp32_dir / "model.onnx", directory / "model.onnx", scheme)
+    parity = probe.parity(model, None)
+    write_artifact_files(serving, directory, model)
+    return parity
+
+
+def judge(fp32: dict[str, Any], int8: dict[str, Any], rules: Gate) -> float:
+    """The quantization gate: the points of the gated metric int8 lost against fp32.
+
+    Raises:
+        GateError: more than the allowed drop; the message says what a refusal left where.
+    """
+    log.info("dev %s fp32 %.4f, int8 %.4f", rules.metric, fp32[rules.metric], int8[rules.metric])
+    try:
+        return gate.check_quantization(fp32, int8, rules.max_drop, rules.metric)
+    except GateError as refused:
+        raise GateError(f"{refused}; {rules.refused}") from None
+
+
+def publish_fp32(
+    destination: Path,
+    about: dict[str, Any],
+    data: Data,
+    serving: Serving,
+    probe: Probe,
+    *,
+    atol: float,
+    ngram_weight: float,
+    seed: int,
+    threshold: float,
+) -> Exported:
+    """The fp32 export at `destination`: exported, checked against PyTorch, scored on dev, n-grams fitted
+    and blended, its manifest written once, last."""
+    with artifacts.staged(destination) as directory:
+        parity = export_fp32(serving, directory, probe, atol)
+        files = artifacts.file_entries(directory, SHIPPED_FILES)
+        unblended = Manifest(**about, quantization=None, files=files, created=artifacts.created())
+        alone = score(Classifier.from_dir(directory, manifest=unblended), data.dev, desc="dev accuracy fp32")
+        blended, served = fit_ngrams(ngram_weight, seed, directory, alone, data)
+        if blended["ngrams"] is not None:
+            files |= artifacts.file_entries(directory, [NGRAMS_FILE])
+        manifest = Manifest(**about, quantization=None, **blended, files=files, created=artifacts.created())
+        artifacts.write_manifest(directory, manifest)
+    return Exported(destination, manifest, parity, metrics(served, data.dev, threshold))
+
+
+def publish_int8(
+    destination: Path,
+    fp32: Exported,
+    data: Data,
+    serving: Serving,
+    probe: Probe,
+    *,
+    scheme: str,
+    rules: Gate,
+    license_id: str,
+) -> Manifest:
+    """The int8 artifact at `destination`, quantized from the fp32 export and gated against it on dev;
+    its manifest (the fp32 export's, with the quantization, files and scores) and model card written last.
+
+    Raises:
+        GateError: the int8 model lost too much; `destination` is then left as it was.
+    """
+    with artifacts.staged(destination) as directory:
+        parity = quantize_int8(fp32.directory, directory, scheme, serving, probe)
+        if fp32.manifest.ngrams is not None:  # the fp32 export's n-gram model blends into both
+            shutil.copyfile(fp32.directory / NGRAMS_FILE, directory / NGRAMS_FILE)
+        fields = fp32.manifest.model_dump(exclude={"quantization", "files", "created"})
+        fields |= {
+            "quantization": quantize.describe(scheme),
+            "files": artifacts.file_entries(directory, fp32.manifest.files),
+        }
+        ungated = Manifest(**fields, created=artifacts.created())
+        scored = score(Classifier.from_dir(directory, manifest=ungated), data.dev, desc="dev accuracy int8")
+        int8 = metrics(scored, data.dev, rules.threshold)
+        scores = {
+            "fp32": fp32.scores,
+            "int8": int8,
+            "parity": {"fp32_vs_torch": fp32.parity.as_dict(), "int8_vs_torch": parity.as_dict()},
+            "quantization_drop_points": judge(fp32.scores, int8, rules),
+        }
+        if per_source := by_source(scored, data.dev, data.provenance["dev"], rules.threshold):
+            scores["int8_by_dev_source"] = per_source
+        manifest = Manifest(**fields, metrics=Metrics(**scores), created=artifacts.created())
+        artifacts.write_manifest(directory, manifest)
+        write_model_card(directory, manifest, license_id)
+    log.info("artifact written to %s: int8 %s", destination, headline(int8))
+    return manifest
+
+
+def build(cfg: ExportConfig) -> Manifest:
     """Run every stage; return the manifest of the published artifact.
 
     Raises:
         ConfigError, DataError, ParityError, GateError: the artifact at `cfg.output` is then left as it was.
     """
     plan = plan_base(cfg, resolve_base_model(cfg.base_model))
-    train, dev, provenance, reviews = load_data(cfg, plan)
+    data = load_data(cfg, plan)
+    dev = data.dev
     log.info(
         "data: %s train rows, %d dev rows from %s; classes %s%s",
-        len(train) if train is not None else "no",
+        len(data.train) if data.train is not None else "no",
         len(dev),
         dev.source,
         list(dev.names),
         " (multi-label)" if dev.multi_label else "",
     )
-    prepare_checkpoint(cfg, plan, train, dev)
-    trained = plan.fine_tune
-    log.info("checkpoint written to %s (fine-tuned: %s)", cfg.checkpoint_dir, trained)
-    multi_label = dev.multi_label
-    threshold = cfg.threshold if multi_label else 0.5
-    metric = primary_metric(multi_label)
-
-    manifest: dict[str, Any] = {
-        "name": cfg.name,
-        "base_model": cfg.base_model
-        if cfg.base_model != "default"
-        else "sentence-transformers/all-MiniLM-L6-v2",
-        "fine_tuned": trained,
-        "checkpoint": artifacts.checkpoint_entries(cfg.checkpoint_dir),
-        "task": "text-classification",
-        "labels": checkpoint_labels(cfg.checkpoint_dir),
-        "problem_type": "multi_label_classification" if multi_label else "single_label_classification",
-        **({"threshold": threshold} if multi_label else {}),
-        "max_length": cfg.max_length,
-        "window_stride": cfg.window_stride,
-        "max_windows": cfg.max_windows,
-        "quantization": quantize.describe(cfg.quantization),
-        "data": provenance,
-        "seed": cfg.seed,
-        "config": cfg.to_json(),
-        "versions": artifacts.versions(),
-    }
-    probe = dev.texts[: cfg.parity_samples]
-    reference = onnx_export.torch_logits(cfg.checkpoint_dir, probe, cfg.max_length)
-    with artifacts.staged(cfg.fp32_dir) as fp32_dir:
-        model = onnx_export.export_onnx(cfg.checkpoint_dir, fp32_dir)
-        fp32_parity = onnx_export.check_parity(
-            reference,
-            onnx_export.onnx_logits(model, cfg.checkpoint_dir, probe, cfg.max_length),
-            cfg.parity_atol,
-        )
-        log.info("fp32 ONNX parity with PyTorch: %s", fp32_parity)
-        write_artifact_files(cfg, fp32_dir, model)
-        artifacts.write_manifest(fp32_dir, {**manifest, "quantization": None}, SHIPPED)
-        alone = score(Classifier.from_dir(fp32_dir), dev, desc="dev accuracy fp32")
-        skipped = ngrams_skipped(cfg, reviews, multi_label)
-        fit = None if skipped else ngrams.fit(fp32_dir / "tokenizer.json", reviews, len(dev.names), cfg.seed)
-        manifest["ngrams"], served = add_ngrams(cfg, fit, fp32_dir, alone, dev) if fit else (None, alone)
-        if manifest["ngrams"] is None:
-            manifest["ngrams_skipped"] = skipped or "the data cannot fit it, or dev gave it weight 0 (log)"
-        fp32 = metrics(served, dev, threshold)
-        shipped = SHIPPED + ((NGRAMS_FILE,) if manifest["ngrams"] else ())
-        artifacts.write_manifest(fp32_dir, {**manifest, "quantization": None}, shipped)
-
-    with artifacts.staged(cfg.output) as staging:
-        int8_model = quantize.quantize(cfg.fp32_dir / "model.onnx", staging / "model.onnx", cfg.quantization)
-        int8_parity = onnx_export.check_parity(
-            reference, onnx_export.onnx_logits(int8_model, cfg.checkpoint_dir, probe, cfg.max_length), None
-        )
-        write_artifact_files(cfg, staging, int8_model)
-        if manifest["ngrams"]:
-            shutil.copyfile(cfg.fp32_dir / NGRAMS_FILE, staging / NGRAMS_FILE)
-        artifacts.write_manifest(staging, manifest, shipped)  # provisional, so the serving code can load it
-        served_int8 = Classifier.from_dir(staging)
-        int8_scores = score(served_int8, dev, desc="dev accuracy int8")
-        int8 = metrics(int8_scores, dev, threshold)
-        log.info("dev %s fp32 %.4f, int8 %.4f", metric, fp32[metric], int8[metric])
-        try:
-            drop = gate.check_quantization(fp32, int8, cfg.max_accuracy_drop, metric)
-        except GateError as refused:
-            raise GateError(
-                f"{refused}; {cfg.output} left unchanged, the refused model kept in {cfg.checkpoint_dir} and "
-                f"{cfg.fp32_dir} (to re-export with another --quantization)"
-            ) from None
-        parity = {"fp32_vs_torch": fp32_parity.as_dict(), "int8_vs_torch": int8_parity.as_dict()}
-        manifest["metrics"] = {"fp32": fp32, "int8": int8, "parity": parity, "quantization_drop_points": drop}
-        if per_source := by_source(int8_scores, dev, provenance["dev"], threshold):
-            manifest["metrics"]["int8_by_dev_source"] = per_source
-        manifest = artifacts.write_manifest(staging, manifest, shipped)
-        write_model_card(staging, manifest, cfg.license)
-    log.info("artifact written to %s: int8 %s", cfg.output, headline(manifest["metrics"]["int8"]))
-    return manifest
+    prepare_checkpoint(cfg, plan, data.train, dev)
+    log.info("checkpoint written to %s (fine-tuned: %s)", cfg.checkpoint_dir, plan.fine_tune)
+    serving = Serving(cfg.checkpoint_dir, cfg.max_length, cfg.window_stride)
+    probe = Probe.of(cfg.checkpoint_dir, dev.texts[: cfg.parity_samples], cfg.max_length)
+    rules = Gate(
+        primary_metric(dev.multi_label),
+        cfg.threshold if dev.multi_label else 0.5,
+        cfg.max_accuracy_drop,
+        f"{cfg.output} left unchanged, the refused model kept in {cfg.checkpoint_dir} and {cfg.fp32_dir} (to "
+        "re-export with another --quantization)",
+    )
+    about = describe(cfg, plan, data)
+    fp32 = publish_fp32(
+        cfg.fp32_dir,
+        about,
+        data,
+        serving,
+        probe,
+        atol=cfg.parity_atol,
+        ngram_weight=cfg.ngram_weight,
+        seed=cfg.seed,
+        threshold=rules.threshold,
+    )
+    return publish_int8(
+        cfg.output, fp32, data, serving, probe, scheme=cfg.quantization, rules=rules, license_id=cfg.license
+    )

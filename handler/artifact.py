@@ -1,23 +1,36 @@
 """Read and check an artifact directory written by export/, before any model is loaded from it.
 
 The handler refuses to start on an artifact that breaks the contract: a clear init error beats wrong
-answers (labels swapped, long texts silently truncated).
+answers (labels swapped, long texts silently truncated). Every tool that needs a model (the handler, `make
+eval`, `make image`, `make serve`, the bench, the deploy preflight) asks through `read_manifest`, so a
+missing or broken model gets the same one-line answer everywhere.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 from tokenizers import Tokenizer
 
 from handler.errors import ArtifactError
+from handler.manifest import ARTIFACT_FILES, MANIFEST_FILE, Manifest
 
-ARTIFACT_FILES = ("model.onnx", "tokenizer.json", "config.json", "manifest.json")
+__all__ = [
+    "ARTIFACT_FILES",
+    "Manifest",
+    "check_files",
+    "loading",
+    "read_labels",
+    "read_manifest",
+    "read_tokenizer",
+    "require_model",
+]
 
 
 @contextmanager
@@ -34,108 +47,80 @@ def loading(path: Path) -> Iterator[None]:
         raise ArtifactError(f"cannot load {path}: {reason}") from exc
 
 
+def _reason(error: ErrorDetails) -> str:
+    """One validation error as a phrase: which key, and what is wrong with its value."""
+    where = ".".join(str(part) for part in error["loc"])
+    if error["type"] == "missing":
+        return f"lacks the key {where!r}"
+    if error["type"] == "extra_forbidden":
+        return f"has an unknown key {where!r}"
+    if error["type"] == "value_error":  # the model's own checks: their message says it all
+        return str(error.get("ctx", {}).get("error", error["msg"]))
+    if error["type"] == "json_invalid":
+        return f"invalid JSON: {error.get('ctx', {}).get('error', error['msg'])}"
+    return f"{where or 'the document'}: {error['msg'][0].lower()}{error['msg'][1:]}, got {error['input']!r}"
+
+
+def require_model(root: Path) -> None:
+    """Is there a model in `root`? Every file an artifact ships must be there (their contents are
+    `read_manifest`'s to check).
+
+    Raises:
+        ArtifactError: the one message for "no model here", naming the missing files.
+    """
+    if missing := [name for name in ARTIFACT_FILES if not (root / name).is_file()]:
+        raise ArtifactError(f"no model in {root} (missing {', '.join(missing)}): run `make model` first")
+
+
+def read_manifest(root: Path) -> Manifest:
+    """The manifest of the artifact in `root`, after checking it and the files it lists.
+
+    Raises:
+        ArtifactError: no model there (`require_model`), manifest.json is not a valid manifest, or a listed
+            file is missing or differs in size.
+    """
+    require_model(root)
+    path = root / MANIFEST_FILE
+    with loading(path):
+        text = path.read_text(encoding="utf-8")
+    try:
+        manifest = Manifest.model_validate_json(text)
+    except ValidationError as exc:
+        raise ArtifactError(f"{path}: " + "; ".join(_reason(error) for error in exc.errors())) from None
+    return check_files(root, manifest)
+
+
+def check_files(root: Path, manifest: Manifest) -> Manifest:
+    """`manifest`, once every file it lists is in `root` with the size it records (the build checks its
+    directories this way before it writes their manifest).
+
+    Raises:
+        ArtifactError: a listed file is missing or differs in size.
+    """
+    for name, entry in manifest.files.items():  # the model lists every file an artifact ships
+        if not (root / name).is_file():
+            raise ArtifactError(f"{root / name} is missing; {MANIFEST_FILE} lists it")
+        if (size := (root / name).stat().st_size) != entry.bytes:
+            raise ArtifactError(f"{root / name} is {size} bytes; {MANIFEST_FILE} says {entry.bytes}")
+    return manifest
+
+
 def _read_json(path: Path) -> dict[str, Any]:
     with loading(path):
         return json.loads(path.read_text(encoding="utf-8"))
 
 
-def read_manifest(root: Path) -> dict[str, Any]:
-    """manifest.json, after checking every contract file exists with the size the manifest records.
-
-    Raises:
-        ArtifactError: a file is missing, unreadable, or differs in size (hashing would cost cold start).
-    """
-    missing = [name for name in ARTIFACT_FILES if not (root / name).is_file()]
-    if missing:
-        raise ArtifactError(f"{root} is not a model artifact: missing {', '.join(missing)}")
-    manifest = _read_json(root / "manifest.json")
-    for key in ("name", "max_windows", "files"):
-        if key not in manifest:
-            raise ArtifactError(f"{root / 'manifest.json'} lacks the key {key!r}")
-    windows = manifest["max_windows"]
-    if type(windows) is not int or windows < 1:  # 0 would fail every request instead of the cold start
-        raise ArtifactError(
-            f"{root / 'manifest.json'}: max_windows must be a positive integer, got {windows!r}"
-        )
-    for name, entry in manifest["files"].items():
-        if not (root / name).is_file():
-            raise ArtifactError(f"{root / name} is missing; manifest.json lists it")
-        size = (root / name).stat().st_size
-        if size != entry.get("bytes"):
-            raise ArtifactError(f"{root / name} is {size} bytes; manifest.json says {entry.get('bytes')}")
-    return manifest
-
-
-def model_id(manifest: dict[str, Any]) -> str:
-    """`name@sha12`: tells a caller exactly which weights answered.
-
-    The sha256 of model.onnx; with an n-gram model, the sha256 of both files' sha256s and the blend weight,
-    so that a change to any of the three changes the id.
-    """
-    digest = manifest["files"]["model.onnx"]["sha256"]
-    if ngrams := manifest.get("ngrams"):
-        ngram_sha = manifest["files"][ngrams["file"]]["sha256"]
-        digest = hashlib.sha256(f"{digest} {ngram_sha} {float(ngrams['weight'])!r}".encode()).hexdigest()
-    return f"{manifest['name']}@{digest[:12]}"
-
-
-def read_labels(root: Path, manifest: dict[str, Any]) -> tuple[str, ...]:
+def read_labels(root: Path, manifest: Manifest) -> tuple[str, ...]:
     """Label names by class id from config.json's id2label, which must agree with the manifest.
 
     Raises:
-        ArtifactError: no id2label, or it disagrees with manifest["labels"].
+        ArtifactError: no id2label, or it disagrees with the manifest's labels.
     """
     id2label = _read_json(root / "config.json").get("id2label") or {}
     labels = tuple(id2label[key] for key in sorted(id2label, key=int))
-    if not labels or labels != tuple(manifest.get("labels", labels)):
-        wanted = manifest.get("labels")
-        raise ArtifactError(f"config.json id2label {labels} does not match manifest labels {wanted}")
+    if labels != tuple(manifest.labels):
+        raise ArtifactError(f"config.json id2label {labels} does not match manifest labels {manifest.labels}")
     return labels
-
-
-PROBLEM_TYPES = ("single_label_classification", "multi_label_classification")
-
-
-def read_problem(manifest: dict[str, Any]) -> tuple[bool, float]:
-    """(multi-label?, threshold): softmax over the labels, or each label's sigmoid against the threshold.
-
-    An artifact without `problem_type` predates multi-label models: single-label.
-
-    Raises:
-        ArtifactError: an unknown problem type, or a multi-label threshold outside (0, 1).
-    """
-    problem = manifest.get("problem_type", PROBLEM_TYPES[0])
-    if problem not in PROBLEM_TYPES:
-        raise ArtifactError(f"manifest.json: problem_type must be one of {PROBLEM_TYPES}, got {problem!r}")
-    if problem == PROBLEM_TYPES[0]:
-        return False, 0.5
-    threshold = manifest.get("threshold")
-    if type(threshold) not in (int, float) or not 0 < threshold < 1:
-        raise ArtifactError(f"manifest.json: a multi-label threshold must be in (0, 1), got {threshold!r}")
-    return True, float(threshold)
-
-
-def read_ngrams(root: Path, manifest: dict[str, Any]) -> tuple[Path, float] | None:
-    """The n-gram model's file and blend weight (manifest key "ngrams"), or None: it is optional.
-
-    Raises:
-        ArtifactError: the entry names a file the manifest does not list (so its size went unchecked), a
-            weight outside (0, 1], or the model is multi-label.
-    """
-    entry = manifest.get("ngrams")
-    if entry is None:
-        return None
-    where = root / "manifest.json"
-    if read_problem(manifest)[0]:
-        raise ArtifactError(
-            f"{where}: an n-gram model blends single-label answers; this model is multi-label"
-        )
-    name, weight = (entry.get("file"), entry.get("weight")) if isinstance(entry, dict) else (None, None)
-    if not isinstance(name, str) or name not in manifest["files"]:
-        raise ArtifactError(f"{where}: ngrams.file must name a file listed under files, got {name!r}")
-    if type(weight) not in (int, float) or not 0 < weight <= 1:  # type(), not isinstance: a bool is no weight
-        raise ArtifactError(f"{where}: ngrams.weight must be a number in (0, 1], got {weight!r}")
-    return root / name, float(weight)
 
 
 def read_tokenizer(root: Path) -> Tokenizer:

@@ -20,7 +20,6 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 # Set before tokenizers is imported: its thread pool otherwise warns after a fork and competes with ORT.
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -29,16 +28,7 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
-from handler.artifact import (
-    ARTIFACT_FILES,
-    loading,
-    model_id,
-    read_labels,
-    read_manifest,
-    read_ngrams,
-    read_problem,
-    read_tokenizer,
-)
+from handler.artifact import Manifest, check_files, loading, read_labels, read_manifest, read_tokenizer
 from handler.ngram_reference import NgramModel
 from handler.ngrams import SparseNgrams
 from handler.probabilities import average_by_text, blend
@@ -47,7 +37,6 @@ from handler.windows import Windowing, Windows
 
 # Also the names export/ and bulk/ import from here, where the scoring code was one module.
 __all__ = [
-    "ARTIFACT_FILES",
     "Classifier",
     "NgramModel",
     "Prediction",
@@ -79,7 +68,7 @@ class Classifier:
         self,
         tokenizer: Tokenizer,
         session: ort.InferenceSession,
-        manifest: dict[str, Any],
+        manifest: Manifest,
         labels,
         ngrams: SparseNgrams | NgramModel | None = None,
     ):
@@ -88,40 +77,44 @@ class Classifier:
         self.ngrams = ngrams
         self.manifest = manifest
         self.labels: tuple[str, ...] = tuple(labels)
-        self.max_windows = int(manifest["max_windows"])
-        self.multi_label, self.threshold = read_problem(manifest)
+        self.max_windows = manifest.max_windows
+        self.multi_label, self.threshold = manifest.multi_label, manifest.decision_threshold
         inputs = [i.name for i in session.get_inputs()]
         self.windowing = Windowing(tokenizer, inputs, self.max_windows, ngram_ids=ngrams is not None)
 
     @classmethod
-    def from_dir(cls, path: str | os.PathLike[str], *, threads: int | None = None) -> Classifier:
+    def from_dir(
+        cls, path: str | os.PathLike[str], *, threads: int | None = None, manifest: Manifest | None = None
+    ) -> Classifier:
         """Load an artifact directory written by export/.
 
         Args:
             path: directory holding model.onnx, tokenizer.json, config.json and manifest.json.
             threads: ORT intra-op threads; default: the CPUs this process may use.
+            manifest: the directory's manifest when it is not written yet (the build scores a directory
+                before it writes its manifest, once); default: read from `path`.
 
         Raises:
             ArtifactError: a file is missing, unreadable or corrupt, or the files break the contract.
         """
         root = Path(path)
-        manifest = read_manifest(root)
+        manifest = read_manifest(root) if manifest is None else check_files(root, manifest)
         labels = read_labels(root, manifest)
         tokenizer = read_tokenizer(root)
         threads = threads or available_cpus()
         with loading(root / "model.onnx"):
             session = onnx_session(root / "model.onnx", threads)
         ngrams = None
-        if (entry := read_ngrams(root, manifest)) is not None:
-            path, weight = entry
+        if manifest.ngrams is not None:
+            path = root / manifest.ngrams.file
             with loading(path):
-                ngrams = SparseNgrams(path, tokenizer.get_vocab_size(), len(labels), weight)
+                ngrams = SparseNgrams(path, tokenizer.get_vocab_size(), len(labels), manifest.ngrams.weight)
         return cls(tokenizer, session, manifest, labels, ngrams)
 
     @property
     def model_id(self) -> str:
-        """`name@sha12` of the weights that answer (`handler.artifact.model_id`)."""
-        return model_id(self.manifest)
+        """`name@sha12` of the weights that answer (`Manifest.model_id`)."""
+        return self.manifest.model_id
 
     def encode(self, texts: Sequence[str]) -> Windows:
         """Tokenize texts into windows (the tokenize step): `Windowing.encode`."""

@@ -66,7 +66,7 @@ def get_health() -> HealthResponse:
     responses={200: {"description": "manifest.json of the model"}, 422: _NO_INPUT, 500: _INTERNAL_ERROR},
 )
 def get_model() -> dict[str, Any]:
-    return get_classifier().manifest
+    return get_classifier().manifest.model_dump(mode="json")  # manifest.json as written
 
 
 @router.get(

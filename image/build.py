@@ -16,7 +16,8 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-from handler.inference import ARTIFACT_FILES
+from handler.artifact import read_manifest
+from handler.errors import ArtifactError
 from handler.settings import BUILT_MODEL_DIR
 from image.local_base import STANDIN_IMAGE, build_local_base
 from image.tools import BUILDAH, REPO, ImageError, buildah_build, buildah_image_id, pick_engine, run
@@ -45,11 +46,12 @@ def check_model(model_dir: Path) -> None:
     """Refuse a model directory the handler would refuse, before spending minutes on a build.
 
     Raises:
-        ImageError: the directory or one of the artifact files is missing.
+        ImageError: no model there, or one that breaks the artifact contract.
     """
-    missing = [name for name in ARTIFACT_FILES if not (model_dir / name).is_file()]
-    if missing:
-        raise ImageError(f"{model_dir} has no {', '.join(missing)}: run `make model` first")
+    try:
+        read_manifest(model_dir)
+    except ArtifactError as exc:
+        raise ImageError(str(exc)) from None
 
 
 def build_context(model_dir: Path, stack: ExitStack) -> Path:

@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from handler.artifact import model_id
+from handler.artifact import Manifest, read_manifest
+from handler.errors import ArtifactError
 from image.container import running
 from image.tools import REPO, ImageError
 from local import emulator
@@ -42,16 +43,16 @@ def invoke(url: str, event: dict[str, Any]) -> dict[str, Any]:
         raise ImageError(f"the emulator did not answer {url}: {exc}") from exc
 
 
-def check_predictions(body: dict[str, Any], manifest: dict[str, Any], count: int) -> list[str]:
+def check_predictions(body: dict[str, Any], manifest: Manifest, count: int) -> list[str]:
     """What is wrong with a /predict answer: prediction count, labels, scores and the model id."""
     problems = []
-    expected_id = model_id(manifest)
+    expected_id = manifest.model_id
     predictions = body.get("predictions", [])
     if len(predictions) != count:
         problems.append(f"{count} predictions expected, got {len(predictions)}")
     for prediction in predictions:
-        if prediction.get("label") not in manifest["labels"]:
-            problems.append(f"label {prediction.get('label')!r} is not one of {manifest['labels']}")
+        if prediction.get("label") not in manifest.labels:
+            problems.append(f"label {prediction.get('label')!r} is not one of {manifest.labels}")
         if not 0.0 <= prediction.get("score", -1.0) <= 1.0:
             problems.append(f"score {prediction.get('score')!r} is not a probability")
     if body.get("model") != expected_id:
@@ -59,7 +60,7 @@ def check_predictions(body: dict[str, Any], manifest: dict[str, Any], count: int
     return problems
 
 
-def check_http(name: str, answer: dict[str, Any], manifest: dict[str, Any], count: int) -> list[str]:
+def check_http(name: str, answer: dict[str, Any], manifest: Manifest, count: int) -> list[str]:
     """Check an API Gateway answer: status 200 and a valid /predict body."""
     status = answer.get("statusCode")
     log.info("%s: %s %s", name, status, answer.get("body"))
@@ -69,7 +70,7 @@ def check_http(name: str, answer: dict[str, Any], manifest: dict[str, Any], coun
     return [f"{name}: {problem}" for problem in check_predictions(body, manifest, count)]
 
 
-def run_checks(url: str, manifest: dict[str, Any]) -> list[str]:
+def run_checks(url: str, manifest: Manifest) -> list[str]:
     """Send the four requests and return every problem found (empty when the image behaves)."""
     started = time.perf_counter()
     rest = invoke(url, api_event(REST_EVENT, {"text": REVIEWS[0]}))
@@ -91,12 +92,13 @@ def verify_image(tag: str, model_dir: Path, engine: str | None = None) -> None:
     """Run `tag` and check its answers against the manifest of the model baked into it.
 
     Raises:
-        ImageError: the image did not start, or any answer was wrong (all problems in one message).
+        ImageError: no model in `model_dir` (or a broken one), the image did not start, or any answer was
+            wrong (all problems in one message).
     """
     try:
-        manifest = json.loads((model_dir / "manifest.json").read_text())
-    except (OSError, ValueError) as exc:
-        raise ImageError(f"cannot read {model_dir}/manifest.json ({exc}): run `make model` first") from exc
+        manifest = read_manifest(model_dir)
+    except ArtifactError as exc:
+        raise ImageError(str(exc)) from None
     with running(tag, engine) as url:
         problems = run_checks(url, manifest)
     if problems:

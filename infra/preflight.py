@@ -12,6 +12,9 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
+from handler.artifact import require_model
+from handler.errors import ArtifactError
+
 TOOLKIT_STACK = "CDKToolkit"
 _HEALTHY = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE")
 _CLIENT_CONFIG = Config(connect_timeout=5, read_timeout=15, retries={"mode": "standard", "max_attempts": 3})
@@ -140,9 +143,11 @@ def check_logging_role(session: boto3.Session, target: Target) -> None:
 
 
 def _check_model(model_dir: Path) -> str | None:
-    if (model_dir / "manifest.json").is_file():
-        return None
-    return f"no model in {model_dir} (manifest.json missing): run `make model` first, the image ships it"
+    try:
+        require_model(model_dir)
+    except ArtifactError as exc:
+        return str(exc)
+    return None
 
 
 def _check_docker() -> str | None:

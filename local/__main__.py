@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from handler.artifact import read_manifest
+from handler.errors import ArtifactError
 from handler.settings import BUILT_MODEL_DIR
 from local.emulator import HANDLER, EmulatorError, handler_env, running_function
 from local.front import serving_front
@@ -42,8 +44,10 @@ class LocalError(Exception):
 
 
 def _check_model(model: Path) -> Path:
-    if not (model / "manifest.json").is_file():
-        raise LocalError(f"{model} has no manifest.json: build the model first (make model)")
+    try:
+        read_manifest(model)
+    except ArtifactError as exc:
+        raise LocalError(str(exc)) from None
     return model
 
 

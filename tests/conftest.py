@@ -30,7 +30,8 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_ma
 
 @dataclass(frozen=True)
 class TinyBuild:
-    """What the tiny pipeline run produced: its settings, manifest and directories."""
+    """What the tiny pipeline run produced: its settings, manifest (as JSON, what readers of manifest.json
+    see) and directories."""
 
     config: Any  # export.config.ExportConfig; typed loosely so this module does not import export/
     manifest: dict[str, Any]
@@ -104,7 +105,7 @@ def tiny_build(tmp_path_factory: pytest.TempPathFactory, tiny_base: Path) -> Tin
     from export.pipeline import build
 
     config = tiny_config(tmp_path_factory.mktemp("tiny-build"), tiny_base)
-    return TinyBuild(config, build(config))
+    return TinyBuild(config, build(config).model_dump(mode="json"))
 
 
 @pytest.fixture(scope="session")

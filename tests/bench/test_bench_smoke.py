@@ -148,7 +148,7 @@ def test_missing_model_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureF
             ]
         )
     assert exit_.value.code == 2
-    assert capsys.readouterr().err.startswith(f"error: {tmp_path / 'absent'} not found")
+    assert capsys.readouterr().err.startswith(f"error: no model in {tmp_path / 'absent'} (missing")
     assert not (tmp_path / "bench.json").exists()
 
 

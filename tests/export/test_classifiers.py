@@ -27,7 +27,7 @@ def exported(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     base = standins.build(spec, root / "base")
     dev = standins.write_jsonl(root / "dev.jsonl", standins.dev_rows(spec))
     config = make_tiny_config(root, base, train_data=str(dev), dev_data=str(dev), name=spec.name)
-    return spec, config, build(config)
+    return spec, config, build(config).model_dump(mode="json")  # manifest.json as written
 
 
 def torch_probabilities(checkpoint: Path, config, texts: list[str], multi_label: bool) -> np.ndarray:
@@ -130,7 +130,7 @@ def test_three_class_fine_tune_from_star_ratings(tiny_base, make_tiny_config, tm
     config = make_tiny_config(
         tmp_path, tiny_base, train_data=train, dev_data=dev, label_map="stars-3", epochs=2.0
     )
-    manifest = build(config)
+    manifest = build(config).model_dump(mode="json")
     assert manifest["fine_tuned"] is True
     assert manifest["labels"] == ["negative", "neutral", "positive"]
     assert manifest["data"]["train"]["label_map"] == "stars-3"
@@ -149,7 +149,7 @@ def test_multi_label_fine_tune_learns_label_sets(tiny_base, make_tiny_config, tm
     ]
     data = str(standins.write_jsonl(tmp_path / "multi.jsonl", rows))
     config = make_tiny_config(tmp_path, tiny_base, train_data=data, dev_data=data, epochs=2.0, threshold=0.4)
-    manifest = build(config)
+    manifest = build(config).model_dump(mode="json")
     assert manifest["problem_type"] == "multi_label_classification"
     assert manifest["threshold"] == 0.4
     assert "micro_f1" in manifest["metrics"]["int8"]
@@ -214,7 +214,7 @@ def test_a_multi_label_model_is_served_through_the_real_emulator(tmp_path, make_
     base = standins.build(spec, tmp_path / "base")
     dev = standins.write_jsonl(tmp_path / "dev.jsonl", standins.dev_rows(spec))
     config = make_tiny_config(tmp_path, base, train_data=str(dev), dev_data=str(dev), threshold=0.5)
-    manifest = build(config)
+    manifest = build(config).model_dump(mode="json")
     event = {"texts": ["I love it.", "So angry about this."], "all_scores": True}
     with (
         (tmp_path / "emulator.log").open("w") as log,

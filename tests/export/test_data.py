@@ -144,7 +144,7 @@ def test_hub_unreachable_is_a_data_error(monkeypatch, name):
 
 
 def test_titles_become_extra_examples_and_follow_the_dev_split(tmp_path, make_tiny_config):
-    from export.pipeline import load_data
+    from export.corpus import load_data
 
     rows = [
         {"text": f"review {i}", "title": f"title {i}" if i % 3 else "", "label": i % 2} for i in range(40)
@@ -161,7 +161,7 @@ def test_titles_become_extra_examples_and_follow_the_dev_split(tmp_path, make_ti
 
 
 def test_train_data_without_the_title_column_just_has_no_title_examples(tmp_path, make_tiny_config):
-    from export.pipeline import load_data
+    from export.corpus import load_data
 
     cfg = make_tiny_config(tmp_path, tmp_path, title_column="title")  # the fixture CSV is text,label only
     train, _, provenance, _ = load_data(cfg, fine_tuning(cfg))

@@ -78,7 +78,7 @@ def test_gate_refuses_a_real_int8_loss_on_a_build_with_ngrams(tiny_base, tmp_pat
     # and both builds train the same model (asserted below through the checkpoint's sha256).
     recipe = {"epochs": 1.0, "average_weights": 0.0, "batch_size": 2, "learning_rate": 1e-2}
     first = make_tiny_config(tmp_path / "first", tiny_base, **recipe)
-    published = pipeline.build(first)
+    published = pipeline.build(first).model_dump(mode="json")
     assert published["ngrams"]["weight"] == 0.3  # the n-gram model is blended into both sides of the gate
     disagreeing_dev((first.fp32_dir, first.output), tmp_path / "dev.jsonl")
     cfg = make_tiny_config(
@@ -108,9 +108,9 @@ def trained_base(tiny_build, tmp_path_factory) -> Path:
 def test_sentiment_classifier_base_is_exported_as_it_is(trained_base, tmp_path, make_tiny_config):
     cfg = make_tiny_config(tmp_path, trained_base, dev_data=str(TRAIN_FILE), max_accuracy_drop=0.5)
     manifest = pipeline.build(cfg)
-    assert manifest["fine_tuned"] is False
-    assert set(manifest["data"]) == {"dev"}
-    assert manifest["ngrams"] is None  # nothing was trained, so nothing to fit the n-gram model on
+    assert manifest.fine_tuned is False
+    assert "train" not in manifest.model_dump()["data"]  # an as-is classifier learns from nothing
+    assert manifest.ngrams is None  # nothing was trained, so nothing to fit the n-gram model on
     assert (cfg.checkpoint_dir / "model.safetensors").read_bytes() == (
         trained_base / "model.safetensors"
     ).read_bytes()
@@ -138,5 +138,5 @@ def test_gate_at_the_boundary_of_a_real_loss_without_an_existing_artifact(
             pipeline.build(cfg)
         assert not cfg.output.exists()
     else:
-        assert pipeline.build(cfg)["metrics"]["quantization_drop_points"] == pytest.approx(50.0)
+        assert pipeline.build(cfg).metrics.quantization_drop_points == pytest.approx(50.0)
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]

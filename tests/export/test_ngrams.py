@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -15,10 +14,10 @@ import pytest
 from onnx import numpy_helper
 
 from export import ngrams
+from export.blending import add_ngrams
 from export.data import Examples, load_examples
 from export.errors import ParityError
 from export.evaluate import Scored
-from export.pipeline import add_ngrams
 from handler.inference import NgramModel
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
@@ -122,9 +121,8 @@ def scored(probabilities: np.ndarray) -> Scored:
 
 def test_the_build_ships_no_ngram_model_that_dev_gives_weight_zero(tiny_build, fit, train, tmp_path):
     directory = fp32_copy(tiny_build, tmp_path)
-    cfg = replace(tiny_build.config, ngram_weight=-1.0)
     perfect = np.where(np.asarray(train.labels)[:, None] == [0, 1], 0.999, 0.001)
-    entry, blended = add_ngrams(cfg, fit, directory, scored(perfect), train)
+    entry, blended = add_ngrams(-1.0, fit, directory, scored(perfect), train)
     assert entry is None
     assert not (directory / "ngrams.onnx").exists()
     np.testing.assert_array_equal(blended.probabilities, perfect)
@@ -132,17 +130,16 @@ def test_the_build_ships_no_ngram_model_that_dev_gives_weight_zero(tiny_build, f
 
 def test_the_build_weighs_in_ngrams_that_know_what_the_transformer_does_not(tiny_build, fit, train, tmp_path):
     directory = fp32_copy(tiny_build, tmp_path)
-    cfg = replace(tiny_build.config, ngram_weight=-1.0)
     unsure = np.full((len(train), 2), 0.5)
     # Scored on the texts the n-grams were fitted on: they know these, the "transformer" knows nothing.
-    entry, blended = add_ngrams(cfg, fit, directory, scored(unsure), train)
-    assert entry["weight"] > 0
-    assert entry["weight_chosen_on_dev"]
+    entry, blended = add_ngrams(-1.0, fit, directory, scored(unsure), train)
+    assert entry.weight > 0
+    assert entry.weight_chosen_on_dev
     assert (directory / "ngrams.onnx").is_file()
-    assert entry["features"] == len(fit.vectorizer.vocabulary_)
-    assert entry["parity_vs_sklearn"]["max_abs_diff"] < 1e-5
+    assert entry.features == len(fit.vectorizer.vocabulary_)
+    assert entry.parity_vs_sklearn.max_abs_diff < 1e-5
     gold = np.asarray(train.labels)
-    assert (blended.probabilities.argmax(axis=1) == gold).mean() == entry["dev_accuracy_alone"] > 0.5
+    assert (blended.probabilities.argmax(axis=1) == gold).mean() == entry.dev_accuracy_alone > 0.5
 
 
 def test_manifest_records_the_ngram_model_and_what_it_adds(tiny_build):
@@ -161,6 +158,6 @@ def test_an_ngram_weight_of_zero_builds_no_ngram_model(make_tiny_config, tiny_ba
     from export.pipeline import build
 
     manifest = build(make_tiny_config(tmp_path, tiny_base, ngram_weight=0.0, epochs=1.0))
-    assert manifest["ngrams"] is None
-    assert "ngrams.onnx" not in manifest["files"]
+    assert manifest.ngrams is None
+    assert "ngrams.onnx" not in manifest.files
     assert not (tmp_path / "model" / "ngrams.onnx").exists()

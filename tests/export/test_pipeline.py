@@ -17,6 +17,7 @@ from export.data import load_examples
 from export.onnx_export import onnx_logits, torch_logits
 from export.quantize import integer_ops
 from handler.inference import Classifier
+from handler.manifest import Manifest
 
 DEV_FILE = Path(__file__).parents[1] / "fixtures" / "reviews-dev.csv"
 
@@ -48,6 +49,25 @@ def test_manifest_lists_every_shipped_file_with_its_sha256_and_size(tiny_artifac
     for name, entry in manifest["files"].items():
         assert entry["sha256"] == sha256(tiny_artifact / name)
         assert entry["bytes"] == (tiny_artifact / name).stat().st_size
+
+
+def test_the_manifest_written_is_the_one_the_build_returned(tiny_build):
+    """Written with the typed model: the keys the build set and no others (a single-label model has no
+    threshold key; the fp32 export, not gated, no metrics)."""
+    written = json.loads((tiny_build.artifact / "manifest.json").read_text())
+    assert written == tiny_build.manifest
+    assert (
+        Manifest.model_validate_json((tiny_build.artifact / "manifest.json").read_text()).metrics is not None
+    )
+    assert "threshold" not in written
+    fp32 = json.loads((tiny_build.config.fp32_dir / "manifest.json").read_text())
+    assert fp32["quantization"] is None
+    assert "metrics" not in fp32
+    assert {key: value for key, value in fp32.items() if key not in ("quantization", "files", "created")} == {
+        key: value
+        for key, value in written.items()
+        if key not in ("quantization", "files", "created", "metrics")
+    }
 
 
 def test_manifest_ties_the_artifact_to_its_checkpoint(tiny_build):

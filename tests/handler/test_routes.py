@@ -9,7 +9,6 @@ import re
 import pytest
 from pydantic import ValidationError
 
-from handler.artifact import model_id
 from handler.settings import Settings, get_settings
 from tests.handler.conftest import answer
 
@@ -26,7 +25,7 @@ def test_predict_one_text(app, make_event, context):
     assert prediction["windows"] == 1
     assert prediction["truncated"] is False
     assert "scores" not in prediction
-    assert body["model"] == model_id(app.get_classifier().manifest)
+    assert body["model"] == app.get_classifier().model_id
 
 
 def test_predict_batch_keeps_order_and_matches_inference(app, make_event, context):
@@ -54,13 +53,13 @@ def test_long_text_reports_windows_and_truncation(app, make_event, context):
     assert second["windows"] == 1
 
 
-def test_health_and_model(app, make_event, context):
+def test_health_and_model(app, make_event, context, tiny_artifact):
     status, _, health = answer(app, make_event("GET", "/health"), context)
     assert status == 200
     assert health == {"status": "ok", "model": app.get_classifier().model_id}
     status, _, manifest = answer(app, make_event("GET", "/model"), context)
     assert status == 200
-    assert manifest == app.get_classifier().manifest
+    assert manifest == json.loads((tiny_artifact / "manifest.json").read_text())  # as written
 
 
 def test_openapi_documents_routes_and_limits(app, make_event, context):

@@ -24,5 +24,7 @@ def test_build_refuses_a_missing_model_in_one_line(
 def test_check_model_names_every_missing_file(tmp_path: Path) -> None:
     for name in ("model.onnx", "config.json"):
         (tmp_path / name).write_text("{}")
-    with pytest.raises(ImageError, match=r"has no tokenizer\.json, manifest\.json: run `make model` first"):
+    with pytest.raises(
+        ImageError, match=r"\(missing tokenizer\.json, manifest\.json\): run `make model` first"
+    ):
         check_model(tmp_path)

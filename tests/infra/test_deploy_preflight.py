@@ -15,6 +15,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from handler.artifact import ARTIFACT_FILES
 from infra.preflight import PreflightError, check_deploy
 
 ACCOUNT, REGION = "123456789012", "eu-west-1"
@@ -58,7 +59,8 @@ class StubbedSession:
 
 @pytest.fixture
 def model_dir(tmp_path: Path) -> Path:
-    (tmp_path / "manifest.json").write_text("{}")
+    for name in ARTIFACT_FILES:  # what "is there a model?" asks of a deploy; the image build reads them
+        (tmp_path / name).write_text("{}")
     return tmp_path
 
 

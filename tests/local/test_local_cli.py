@@ -19,5 +19,6 @@ def test_demo_prints_an_answer_per_review(tiny_artifact, capsys):
 
 def test_missing_model_is_a_one_line_error(tmp_path, capsys):
     assert main(["serve", "--model", str(tmp_path)]) == 2
-    expected = f"error: {tmp_path} has no manifest.json: build the model first (make model)\n"
+    missing = "model.onnx, tokenizer.json, config.json, manifest.json"
+    expected = f"error: no model in {tmp_path} (missing {missing}): run `make model` first\n"
     assert capsys.readouterr().err == expected
