@@ -13,7 +13,7 @@ from infra.constructs.api_contract import ACCESS_LOG, ERRORS, PREDICT_SCHEMA, er
 from infra.constructs.log_group import retained_log_group
 
 PROTECTED_ROUTES = (("POST", "predict"), ("GET", "model"))
-# The paths the handler serves (handler/routes.py, handler/app.py: Swagger UI at /swagger).
+# The paths the handler serves (handler/routes.py; /openapi.json and /swagger: handler/docs.py).
 PUBLIC_ROUTES = (("GET", "health"), ("GET", "openapi.json"), ("GET", "swagger"))
 _REASONS = {
     "AwsSolutions-IAM4": "API Gateway's account-level logging role needs exactly the AWS-managed "
