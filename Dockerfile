@@ -13,10 +13,14 @@ FROM ${BASE_IMAGE}
 # LAMBDA_TASK_ROOT (first on the runtime's sys.path) so the pins win over anything the base ships.
 # runtime.lock is the complete pinned closure: --no-deps installs exactly it, nothing resolved at build time,
 # and --require-hashes installs only the wheels whose sha256 it lists (requirements/lock.py writes them).
-COPY requirements/runtime.lock /tmp/runtime.lock
+# image/trim.py then drops, in the same layer, what the handler never loads (ORT's C API library and tools,
+# test suites, lazily loaded numpy subpackages, headers, stubs: about 67 MB); bytecode stays, since /var/task
+# is read-only on Lambda.
+COPY requirements/runtime.lock image/trim.py /tmp/
 RUN pip install --no-cache-dir --no-deps --require-hashes --only-binary=:all: --root-user-action=ignore \
         --target "${LAMBDA_TASK_ROOT}" -r /tmp/runtime.lock \
-    && rm /tmp/runtime.lock
+    && python3 /tmp/trim.py "${LAMBDA_TASK_ROOT}" \
+    && rm /tmp/runtime.lock /tmp/trim.py
 
 ENV MODEL_DIR=/var/task/model \
     TOKENIZERS_PARALLELISM=false

@@ -95,8 +95,8 @@ SPEED_TARGETS: tuple[tuple[str, Callable[[dict], float], str, float], ...] = (
         6,
     ),
     (
-        "worst request within the limits, ms (in process, 1 core)",
-        lambda r: _warm(r, "worst", "handler"),
+        "worst request within the limits, ms (in process, 1 core; measured or predicted, the larger)",
+        lambda r: max(_warm(r, "worst", "handler"), r["speed"]["cost_model"]["worst_predicted_ms"]),
         "<=",
         5000,
     ),

@@ -66,12 +66,19 @@ def init(events: dict) -> dict[str, float]:
     import handler.app  # the resolvers and their validation (the model is loaded: cached; docs: lazy)
 
     at = _lap(stages, "resolvers_ms", at)
-    answer = handler.app.lambda_handler(events["short"], CONTEXT)
+    answered(events["short"])
     _lap(stages, "first_request_ms", at)
     stages["ready_ms"] = (time.perf_counter() - START) * 1000 - stages["first_request_ms"]
+    return stages
+
+
+def answered(event: dict) -> None:
+    """Send one event to the handler; a refusal (a 413 over the window budget, say) is no measurement."""
+    import handler.app
+
+    answer = handler.app.lambda_handler(event, CONTEXT)
     if answer.get("statusCode") != 200:
         raise SystemExit(f"the handler answered {str(answer)[:200]}")
-    return stages
 
 
 def peer(events: dict) -> dict[str, float]:
@@ -102,7 +109,7 @@ def warm(events: dict) -> dict[str, dict]:
             "transformer": partial(served.logits, windows),
             "ngrams": partial(served.ngrams.logits, windows.ngram_feeds) if served.ngrams else None,
             "floor": partial(Floor(served).probabilities, texts),
-            "handler": partial(handler.app.lambda_handler, event, CONTEXT),
+            "handler": partial(answered, event),
         }
         if shape == "worst":  # seconds a run at one core, and nothing left to warm up: one run each
             calls.pop("floor")  # tokenize + transformer + n-grams, already timed one by one

@@ -161,15 +161,17 @@ def _warm_stages(warm: dict) -> str:
 
 def _cost_model(model: dict, limits: dict) -> str:
     memory = model["min_memory_mb_for_timeout"]
+    covers = "cover" if model["stack_covers_this_run"] else "do **not** cover"
     return (
         f"Cost model of the worst request (from its warm run): {model['ms_per_window']:.1f} ms per window + "
-        f"{model['ms_per_text']:.1f} ms per text; {limits['max_texts']} texts x {limits['max_text_chars']:,} "
-        f"characters predicts {model['worst_predicted_ms']:,.0f} ms (measured "
-        f"{model['worst_measured_ms']:,.0f} ms). Within {model['budget_ms']:,} ms at one core fit "
-        f"{model['max_texts_in_budget']} such texts a request, or {model['max_windows_in_budget']} windows a "
-        f"text for {limits['max_texts']} texts. Smallest memory size that finishes it within the "
-        f"{model['timeout_s']} s timeout: "
+        f"{model['ms_per_text']:.1f} ms per text of {limits['max_text_chars']:,} characters; measured "
+        f"{model['worst_measured_ms']:,.0f} ms. The worst case of the limits, {model['worst_windows']} "
+        f"windows (SENTIMENT_MAX_REQUEST_WINDOWS {limits['max_request_windows']}) over {limits['max_texts']} "
+        f"such texts, predicts {model['worst_predicted_ms']:,.0f} ms; within {model['budget_ms']:,} ms at "
+        f"one core fit {model['windows_in_budget']} windows a request. Smallest memory size that finishes it "
+        f"within the {model['timeout_s']} s timeout: "
         + (f"{memory:,} MB." if memory else "none up to one vCPU (1,769 MB).")
+        + f" The stack's coefficients (infra/settings.py) {covers} this run's."
     )
 
 

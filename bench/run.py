@@ -29,7 +29,8 @@ from handler.errors import ArtifactError
 from handler.inference import Classifier
 
 log_info = logging.getLogger("bench").info
-RUNTIME_REQUIREMENTS = Path(__file__).resolve().parents[1] / "requirements" / "runtime.txt"
+# What the image installs, exactly (the Dockerfile's `pip install --no-deps`).
+RUNTIME_LOCK = Path(__file__).resolve().parents[1] / "requirements" / "runtime.lock"
 PEER_REQUIREMENTS = ["torch", "transformers"]
 PRICED_SHAPES = ("short", "batch")  # single and batched predictions, for the cost table
 INPUT_SET = "amazon-reviews"  # the only dev set with reviews longer than the model's window
@@ -121,9 +122,7 @@ def _cold_starts(config: BenchConfig, inputs: Inputs, log: IO[str]) -> dict:
     return cold
 
 
-def _size(requirements: list[str], model_dir: Path, image_mb: float | None = None) -> dict:
-    names = sizes.dependency_closure(requirements)
-    per_package = {name: sizes.installed_bytes({name}) / 1e6 for name in names}
+def _size(per_package: dict[str, float], model_dir: Path, image_mb: float | None = None) -> dict:
     deps, model = sum(per_package.values()), sizes.directory_bytes(model_dir) / 1e6
     largest = sorted(per_package.items(), key=lambda item: -item[1])[:3]
     return {
@@ -183,9 +182,9 @@ def _run(config: BenchConfig) -> dict:
     }
     results["size"] = {
         "ours": _size(
-            sizes.read_requirements(RUNTIME_REQUIREMENTS), config.model_dir, sizes.image_mb(config.image_name)
+            sizes.image_packages_mb(RUNTIME_LOCK), config.model_dir, sizes.image_mb(config.image_name)
         ),
-        "peer": _size(PEER_REQUIREMENTS, config.checkpoint_dir),
+        "peer": _size(sizes.packages_mb(sizes.dependency_closure(PEER_REQUIREMENTS)), config.checkpoint_dir),
     }
     ours, peer = results["size"]["ours"], results["size"]["peer"]
     if ours["image_mb"] is not None:  # the same base with the peer's packages and model instead of ours

@@ -1,14 +1,17 @@
 """Deployment size: the image of (a) when built (sized by image/'s code), installed dependencies for both.
 
 Both systems would sit on the same Lambda Python base image, so what differs is the installed
-packages plus the model files. Sizes are measured from this venv's installed files (the CPU-only
-torch build, which flatters the peer: a plain `pip install torch` on Linux pulls CUDA wheels too).
+packages plus the model files. Sizes are measured from this venv's installed files: for (a) exactly what
+the Dockerfile installs (requirements/runtime.lock, no resolver) less what image/trim.py drops; for (c)
+the closure of torch and transformers (the CPU-only torch build, which flatters the peer: a plain `pip
+install torch` on Linux pulls CUDA wheels too).
 """
 
 from __future__ import annotations
 
 import importlib.metadata as metadata
-from pathlib import Path
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -16,13 +19,15 @@ from packaging.utils import canonicalize_name
 from bench.errors import BenchError
 from image.build import image_size
 from image.tools import ImageError, pick_engine
+from image.trim import trimmed
 
 _MB_PER_UNIT = {"B": 1e-6, "KB": 1e-3, "MB": 1.0, "GB": 1e3}
 
 
 def read_requirements(path: Path) -> list[str]:
-    """Requirement strings of a requirements file (comments, options and `-r` lines skipped)."""
-    lines = (line.split("#")[0].strip() for line in path.read_text().splitlines())
+    """Requirement strings of a requirements file (comments, options such as a lock's `--hash`, and `-r`
+    lines skipped)."""
+    lines = (line.split("#")[0].strip() for line in path.read_text().replace("\\\n", "\n").splitlines())
     return [line for line in lines if line and not line.startswith("-")]
 
 
@@ -51,15 +56,43 @@ def dependency_closure(requirements: list[str]) -> set[str]:
     return seen
 
 
-def installed_bytes(names: set[str]) -> int:
-    """Bytes on disk of every file the distributions installed (from their RECORD)."""
+def installed_bytes(names: set[str], keep: Callable[[PurePosixPath], bool] = lambda _: True) -> int:
+    """Bytes on disk of every file the distributions installed (from their RECORD) that `keep` accepts
+    (it sees the path relative to site-packages)."""
     total = 0
     for name in names:
         for file in metadata.distribution(name).files or []:
             path = Path(file.locate())
-            if path.is_file():
+            if path.is_file() and keep(PurePosixPath(file.as_posix())):
                 total += path.stat().st_size
     return total
+
+
+def packages_mb(names: set[str]) -> dict[str, float]:
+    """MB per installed distribution."""
+    return {name: installed_bytes({name}) / 1e6 for name in names}
+
+
+def image_packages_mb(lock: Path) -> dict[str, float]:
+    """MB per package the image installs: the lock's pins, installed as they are (`--no-deps`), without
+    the files image/trim.py removes in the same layer.
+
+    Raises:
+        BenchError: a pinned package is not installed in this environment.
+    """
+    names = {canonicalize_name(Requirement(line).name) for line in read_requirements(lock)}
+    missing = sorted(name for name in names if not _installed(name))
+    if missing:
+        raise BenchError(f"{', '.join(missing)} not installed; run `make install`")
+    return {name: installed_bytes({name}, keep=lambda path: not trimmed(path)) / 1e6 for name in names}
+
+
+def _installed(name: str) -> bool:
+    try:
+        metadata.distribution(name)
+    except metadata.PackageNotFoundError:
+        return False
+    return True
 
 
 def directory_bytes(path: Path) -> int:

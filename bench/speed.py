@@ -2,10 +2,12 @@
 
 Every figure comes from fresh interpreters (bench/probe.py) pinned to one core, with the environment the
 stack sets and the memory of one vCPU (1,769 MB: one ORT thread), so they compare side by side with each
-other in one run. The cost model prices the worst request within the limits (SENTIMENT_MAX_TEXTS texts of
-SENTIMENT_MAX_TEXT_CHARS characters of long rare words, max_windows windows each) as windows x ms per window
-+ texts x ms per text, which gives the limits that fit a time budget and the smallest Lambda memory size
-that finishes that request within the function's timeout.
+other in one run. The worst request the limits let through runs as many texts of SENTIMENT_MAX_TEXT_CHARS
+characters of long rare words (max_windows windows each) as SENTIMENT_MAX_REQUEST_WINDOWS holds. From it the
+cost model takes ms per window and ms per text, and prices the worst case of the limits, the whole window
+budget spread over SENTIMENT_MAX_TEXTS texts of that length, as windows x ms per window + texts x ms per
+text: the budget that fits 5 s, the smallest Lambda memory size that finishes within the function's timeout,
+and whether the coefficients the stack checks memory sizes with (infra/settings.py) cover this run's.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from bench.cpus import ONE_CPU, pinned
 from bench.emulated import predict_event
 from bench.errors import BenchError
 from bench.inputs import Inputs, worst_texts
+from handler.artifact import read_manifest
 from handler.settings import MB_PER_VCPU, Settings
+from infra.settings import WORST_MS_PER_TEXT, WORST_MS_PER_WINDOW
 from infra.settings import Settings as StackSettings
 from local.emulator import handler_env
 
@@ -62,23 +66,24 @@ def cost_model(worst: dict, settings: Settings, max_windows: int, timeout_s: int
 
     Args:
         worst: probe "warm"'s entry for the worst request (texts, windows, transformer, handler).
-        settings: the handler's limits (max_texts).
+        settings: the handler's limits (max_texts, max_request_windows).
         max_windows: the artifact's windows per text.
         timeout_s: the function's timeout, for the smallest memory size that finishes in time.
     """
     per_window = worst["transformer"]["p50_ms"] / worst["windows"]
     per_text = max(0.0, worst["handler"]["p50_ms"] - worst["transformer"]["p50_ms"]) / worst["texts"]
-    predicted = settings.max_texts * (max_windows * per_window + per_text)
+    windows = min(settings.max_request_windows, settings.max_texts * max_windows)
+    predicted = windows * per_window + settings.max_texts * per_text
     return {
         "ms_per_window": per_window,
         "ms_per_text": per_text,
+        "worst_windows": windows,
         "worst_predicted_ms": predicted,
         "worst_measured_ms": worst["handler"]["p50_ms"],
         "budget_ms": WORST_BUDGET_MS,
-        "max_texts_in_budget": math.floor(WORST_BUDGET_MS / (max_windows * per_window + per_text)),
-        "max_windows_in_budget": max(
-            0,
-            math.floor((WORST_BUDGET_MS - settings.max_texts * per_text) / (settings.max_texts * per_window)),
+        # The largest SENTIMENT_MAX_REQUEST_WINDOWS whose worst case (max_texts texts) fits the budget.
+        "windows_in_budget": max(
+            0, math.floor((WORST_BUDGET_MS - settings.max_texts * per_text) / per_window)
         ),
         # Below one vCPU Lambda time-slices: the one-core time stretches by 1,769 / memory. Above, this
         # model assumes no gain (one thread up to 3,538 MB), so None: no size of one vCPU or less will do.
@@ -88,6 +93,7 @@ def cost_model(worst: dict, settings: Settings, max_windows: int, timeout_s: int
             else None
         ),
         "timeout_s": timeout_s,
+        "stack_covers_this_run": per_window <= WORST_MS_PER_WINDOW and per_text <= WORST_MS_PER_TEXT,
     }
 
 
@@ -99,7 +105,10 @@ def speed(model_dir: Path, checkpoint_dir: Path, inputs: Inputs, times: int, rep
         repeat: timed calls of each warm stage of a single review (batches: 3).
     """
     settings = Settings()
-    worst = worst_texts(settings.max_texts, settings.max_text_chars)
+    max_windows = read_manifest(model_dir).max_windows
+    worst = worst_texts(
+        min(settings.max_texts, max(1, settings.max_request_windows // max_windows)), settings.max_text_chars
+    )
     events = {"short": predict_event([inputs.short]), "batch": predict_event(inputs.batch)}
     events["worst"] = predict_event(worst)
     env = {**os.environ, **handler_env(model_dir), "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(MB_PER_VCPU)}
@@ -110,12 +119,13 @@ def speed(model_dir: Path, checkpoint_dir: Path, inputs: Inputs, times: int, rep
         init = [_probe("init", model_dir, path, env) for _ in range(times)]
         peer = [_probe("peer", checkpoint_dir.resolve(), path, env) for _ in range(times)]
         warm = _probe("warm", model_dir, path, env)
-    manifest = json.loads((model_dir / "manifest.json").read_text(encoding="utf-8"))
     return {
         "cold": {"bare": _spread(bare), "ours": _spread(init), "peer": _spread(peer), "processes": times},
         "warm": warm,
-        "cost_model": cost_model(
-            warm["worst"], settings, int(manifest["max_windows"]), StackSettings().timeout_s
-        ),
-        "limits": {"max_texts": settings.max_texts, "max_text_chars": settings.max_text_chars},
+        "cost_model": cost_model(warm["worst"], settings, max_windows, StackSettings().timeout_s),
+        "limits": {
+            "max_texts": settings.max_texts,
+            "max_text_chars": settings.max_text_chars,
+            "max_request_windows": settings.max_request_windows,
+        },
     }

@@ -29,7 +29,7 @@ AWS_BASE = re.search(r"^ARG BASE_IMAGE=(\S+)$", (REPO / "Dockerfile").read_text(
 IMAGE = "localhost/sentiment-api:latest"
 DEFAULT_MODEL = REPO / BUILT_MODEL_DIR
 # What the Dockerfile copies besides the model; a staged context holds exactly these.
-CONTEXT_ITEMS = ("Dockerfile", ".dockerignore", "requirements/runtime.lock", "handler")
+CONTEXT_ITEMS = ("Dockerfile", ".dockerignore", "requirements/runtime.lock", "image/trim.py", "handler")
 
 
 @dataclass(frozen=True)

@@ -29,22 +29,25 @@ def test_comprehend_counts_units_of_100_characters_from_3_up_to_the_first_500():
     assert comprehend_per_million(["x" * 10, "x" * 5000]) == pytest.approx(400.0)  # the mean per text
 
 
-def test_cost_model_splits_the_worst_request_into_windows_and_texts():
-    worst = {
-        "texts": 32,
-        "windows": 256,
-        "transformer": {"p50_ms": 12_800.0},
-        "handler": {"p50_ms": 13_440.0},
-    }
-    model = cost_model(worst, Settings(max_texts=32), max_windows=8, timeout_s=30)
+def test_cost_model_prices_the_window_budget_over_the_most_texts():
+    # The worst request the budget lets through: 8 texts of 8 windows, measured end to end.
+    worst = {"texts": 8, "windows": 64, "transformer": {"p50_ms": 3_200.0}, "handler": {"p50_ms": 3_360.0}}
+    model = cost_model(worst, Settings(max_texts=32, max_request_windows=64), max_windows=8, timeout_s=30)
     assert model["ms_per_window"] == pytest.approx(50.0)
     assert model["ms_per_text"] == pytest.approx(20.0)
-    assert model["worst_predicted_ms"] == pytest.approx(13_440.0)
-    assert model["max_texts_in_budget"] == 11  # 5,000 / (8 x 50 + 20) = 11.9
-    assert model["max_windows_in_budget"] == 2  # (5,000 - 32 x 20) / (32 x 50) = 2.7
-    assert model["min_memory_mb_for_timeout"] == 793  # 1,769 x 13.44 / 30
-    slow = cost_model(worst, Settings(max_texts=32), max_windows=8, timeout_s=10)
-    assert slow["min_memory_mb_for_timeout"] is None  # not even one vCPU finishes it in 10 s
+    # The worst case of the limits spreads the 64 windows over all 32 texts: 64 x 50 + 32 x 20.
+    assert (model["worst_windows"], model["worst_predicted_ms"]) == (64, pytest.approx(3_840.0))
+    assert model["worst_measured_ms"] == 3_360.0
+    assert model["windows_in_budget"] == 87  # (5,000 - 32 x 20) / 50 = 87.2
+    assert model["min_memory_mb_for_timeout"] == 227  # 1,769 x 3.84 / 30 = 226.4
+    assert model["stack_covers_this_run"]  # infra/settings.py's 55 ms and 20 ms are no lower
+    wide = cost_model(worst, Settings(max_texts=32, max_request_windows=256), max_windows=8, timeout_s=10)
+    assert wide["worst_windows"] == 256
+    assert wide["min_memory_mb_for_timeout"] is None
+    narrow = cost_model(worst, Settings(max_texts=4, max_request_windows=64), max_windows=8, timeout_s=30)
+    assert narrow["worst_windows"] == 32  # 4 texts read at most 32 windows whatever the budget
+    slow = {**worst, "transformer": {"p50_ms": 3_840.0}, "handler": {"p50_ms": 4_000.0}}
+    assert not cost_model(slow, Settings(), max_windows=8, timeout_s=30)["stack_covers_this_run"]  # 60 ms
 
 
 def test_speed_targets_compare_in_both_directions():
@@ -55,8 +58,9 @@ def test_speed_targets_compare_in_both_directions():
             },
             "warm": {
                 "short": {"handler": {"p50_ms": 5.5}, "floor": {"p50_ms": 5.0}},
-                "worst": {"handler": {"p50_ms": 5001.0}},
+                "worst": {"handler": {"p50_ms": 4000.0}},
             },
+            "cost_model": {"worst_predicted_ms": 5001.0},  # the larger of the two counts
         },
         "cold_start": {"ours": {"p50_ms": 500}, "peer": {"p50_ms": 7000}},
         "latency_one_cpu": {
