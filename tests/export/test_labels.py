@@ -147,7 +147,7 @@ def test_malformed_label_maps_are_config_errors(spec, message):
     [
         (["--label-map", "3"], "label_map entry '3' must be VALUE:NAME"),
         (["--labels", "a,,b"], "empty name"),
-        (["--threshold", "1.5"], "threshold must be in"),
+        (["--threshold", "1.5"], "setting 'threshold': Input should be less than 1"),
         (["--fine-tune", "--no-fine-tune"], "not allowed with argument"),
     ],
 )

@@ -244,5 +244,5 @@ def test_class_balance_weighs_a_rarer_class_up():
 def test_class_balance_is_a_fraction():
     from export.config import ExportConfig
 
-    with pytest.raises(ConfigError, match="class_balance must be in"):
+    with pytest.raises(ConfigError, match="'class_balance': Input should be less than or equal to 1"):
         ExportConfig(class_balance=1.5)
