@@ -24,7 +24,13 @@ from export.corpus import Data, load_data
 from export.errors import GateError
 from export.evaluate import by_source, headline, metrics, primary_metric, score
 from export.model_card import write_model_card
-from export.train import BasePlan, plan_base, prepare_checkpoint, resolve_base_model
+from export.train import (
+    BasePlan,
+    applied_train_dtype,
+    plan_base,
+    prepare_checkpoint,
+    resolve_base_model,
+)
 from handler.inference import Classifier
 from handler.manifest import MULTI_LABEL, NGRAMS_FILE, SHIPPED_FILES, SINGLE_LABEL, Manifest, Metrics
 
@@ -127,7 +133,7 @@ def describe(cfg: ExportConfig, plan: BasePlan, data: Data) -> dict[str, Any]:
         "max_windows": cfg.max_windows,
         "data": data.provenance,
         "seed": cfg.seed,
-        "config": cfg.to_json(),
+        "config": {**cfg.to_json(), "train_dtype": applied_train_dtype(cfg, plan)},
         "versions": artifacts.versions(),
     }
 

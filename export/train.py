@@ -381,8 +381,16 @@ def native_bf16() -> bool:
 
 
 def uses_bf16(train_dtype: str) -> bool:
-    """The config's train_dtype resolved on this machine (the manifest records the resolved value)."""
+    """The config's train_dtype resolved on this machine."""
     return train_dtype == "bf16" or (train_dtype == "auto" and native_bf16())
+
+
+def applied_train_dtype(cfg: ExportConfig, plan: BasePlan) -> str:
+    """What the manifest records as train_dtype: 'auto' resolved to what this machine trained in, so the
+    recorded settings rebuild the same arithmetic anywhere; an as-is export trained nothing and keeps it."""
+    if not plan.fine_tune:
+        return cfg.train_dtype
+    return "bf16" if uses_bf16(cfg.train_dtype) else "fp32"
 
 
 def serving_windows(

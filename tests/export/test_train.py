@@ -22,6 +22,7 @@ from export.errors import ConfigError
 from export.train import (
     _FineTuner,
     freeze_bottom,
+    native_bf16,
     plan_base,
     prepare_checkpoint,
     serving_windows,
@@ -222,6 +223,12 @@ def test_training_runs_in_the_arithmetic_asked_for_on_any_device(
         prepare_checkpoint(cfg, plan_base(cfg, str(tiny_base)), _train(), _train())
     assert (cfg.checkpoint_dir / "model.safetensors").is_file()
     assert ("bfloat16 autocast" if dtype == "bf16" else "training arithmetic: fp32") in caplog.text
+
+
+def test_the_manifest_records_the_arithmetic_the_build_trained_in(tiny_build):
+    """'auto' is resolved, so the recorded settings rebuild the same arithmetic on another machine."""
+    assert tiny_build.config.train_dtype == "auto"
+    assert tiny_build.manifest["config"]["train_dtype"] == ("bf16" if native_bf16() else "fp32")
 
 
 def test_class_balance_weighs_a_rarer_class_up():
