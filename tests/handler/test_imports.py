@@ -36,4 +36,4 @@ def test_init_fails_loudly_without_a_model(tmp_path: Path):
         cwd=Path(__file__).parents[2],
     )
     assert result.returncode != 0
-    assert f"ArtifactError: {tmp_path} is not a model artifact: missing model.onnx" in result.stderr
+    assert f"ArtifactError: no model in {tmp_path} (missing model.onnx" in result.stderr.splitlines()[-1]
