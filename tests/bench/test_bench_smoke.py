@@ -133,7 +133,8 @@ def test_bad_option_is_one_line_error(capsys: pytest.CaptureFixture[str]) -> Non
     with pytest.raises(SystemExit) as exit_:
         main(["--cold-starts", "0"])
     assert exit_.value.code == 2
-    assert capsys.readouterr().err == "error: cold_starts must be >= 1, got 0\n"
+    message = "error: setting 'cold_starts': Input should be greater than or equal to 1, got '0'\n"
+    assert capsys.readouterr().err == message
 
 
 def test_missing_model_is_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
