@@ -243,7 +243,7 @@ def test_cli_missing_train_file_exits_2_in_one_line(tmp_path):
 
 def test_cli_evaluate_on_a_directory_that_is_no_artifact(tmp_path):
     result = run_cli("evaluate", "--model", str(tmp_path), "--data", str(FIXTURES / "reviews-dev.csv"))
-    assert_one_line_error(result, "is not a model artifact")
+    assert_one_line_error(result, f"no model in {tmp_path} (missing model.onnx")
 
 
 def test_cli_evaluate_writes_reports(tiny_build, tmp_path):
