@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections import Counter
 from pathlib import Path
 from unittest.mock import ANY
@@ -12,6 +13,7 @@ import onnx
 import pytest
 from tokenizers import Tokenizer
 
+from export import artifacts, pipeline
 from export.artifacts import sha256
 from export.data import load_examples
 from export.onnx_export import onnx_logits, torch_logits
@@ -68,6 +70,26 @@ def test_the_manifest_written_is_the_one_the_build_returned(tiny_build):
         for key, value in written.items()
         if key not in ("quantization", "files", "created", "metrics")
     }
+
+
+def test_each_directory_gets_its_manifest_once_and_last(tiny_build, make_tiny_config, tmp_path, monkeypatch):
+    """The build scores staged files with their manifest in memory, so each directory's manifest.json is
+    written once, after the files it lists (an as-is build of the tiny checkpoint: nothing to train)."""
+    base = Path(shutil.copytree(tiny_build.config.checkpoint_dir, tmp_path / "base"))
+    cfg = make_tiny_config(tmp_path / "build", base)
+    written = []
+    write = artifacts.write_manifest
+
+    def spy(directory: Path, manifest: Manifest) -> None:
+        written.append((set(manifest.files), {path.name for path in directory.iterdir()}))
+        write(directory, manifest)
+
+    monkeypatch.setattr(artifacts, "write_manifest", spy)
+    pipeline.build(cfg)
+    assert len(written) == 2  # the fp32 export, the artifact
+    for listed, present in written:
+        assert listed == {"config.json", "model.onnx", "tokenizer.json"} <= present
+        assert "manifest.json" not in present
 
 
 def test_manifest_ties_the_artifact_to_its_checkpoint(tiny_build):
