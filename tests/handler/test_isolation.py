@@ -7,4 +7,4 @@ import os
 
 def test_the_app_fixture_leaves_the_environment_as_it_found_it(app, tiny_artifact):
     assert os.environ.get("MODEL_DIR") != str(tiny_artifact)
-    assert app.get_classifier().manifest["name"] == "tiny-test"  # the model read at init stays loaded
+    assert app.get_classifier().manifest.name == "tiny-test"  # the model read at init stays loaded
