@@ -60,7 +60,7 @@ class Settings(BaseSettings):
         le=4096,
         description="Most token windows one request may run, summed over its texts (a text needs one window "
         "per `max_length` tokens, overlaps included, up to the manifest's `max_windows`): what bounds a "
-        "request's time, at about 30 to 55 ms a window at one vCPU; a request over it is refused (413). "
+        "request's time, at about 30 to 60 ms a window at one vCPU; a request over it is refused (413). "
         "At least max_texts, so that max_texts short texts always fit.",
     )
     cors_origins: str = Field(
