@@ -66,27 +66,31 @@ def _lock_files() -> list[tuple[PurePosixPath, Path]]:
 
 
 @pytest.fixture(scope="module")
-def trimmed_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int]]:
+def trimmed_site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int], set[PurePosixPath]]:
+    """The trimmed site directory, what trim() freed per pattern, and every file copied in before it ran."""
     site = tmp_path_factory.mktemp("site")
+    copied = set()
     for relative, source in _lock_files():
         target = site.joinpath(*relative.parts)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
-    return site, trim(site)
+        copied.add(relative)
+    return site, trim(site), copied
 
 
 def test_every_pattern_matches_the_pinned_closure_and_trimmed_agrees(trimmed_site):
-    site, freed = trimmed_site
+    site, freed, copied = trimmed_site
     assert set(freed) == {pattern for pattern, _ in PATTERNS}  # trim() raises on a pattern matching nothing
     assert sum(freed.values()) > 50e6  # the C API library alone is 35 MB
     left = [PurePosixPath(path.relative_to(site).as_posix()) for path in site.rglob("*") if path.is_file()]
     assert left
     assert not any(map(trimmed, left))  # what bench/sizes.py counts is what trim() leaves
+    assert {path for path in copied if trimmed(path)} == copied - set(left)  # and all that it removes
     assert not list(site.glob("onnxruntime/capi/libonnxruntime.so*"))
 
 
 def test_the_handler_answers_from_the_trimmed_closure_alone(trimmed_site, tiny_artifact):
-    site, _ = trimmed_site
+    site, _, _ = trimmed_site
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "PYTHONPATH": f"{site}{os.pathsep}{REPO}",
