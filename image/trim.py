@@ -26,7 +26,7 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     ("onnxruntime/tools", "model conversion and mobile packaging tools"),
     ("onnxruntime/datasets", "sample models"),
     ("onnxruntime/backend", "the ONNX backend-test API"),
-    ("**/tests", "packages' own test suites (numpy's: 17 MB)"),
+    ("**/tests", "packages' own test suites (numpy's: 15 MB)"),
     ("numpy/f2py", "Fortran wrapper generator"),
     # numpy loads these subpackages on first attribute access only (its __getattr__); neither the handler
     # nor onnxruntime or tokenizers touches them: 9 MB.
