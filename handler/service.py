@@ -13,7 +13,7 @@ from pathlib import Path
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from handler.errors import WindowBudgetError
+from handler.errors import ArtifactError, WindowBudgetError
 from handler.inference import Classifier
 from handler.models import PredictionOut, PredictRequest, PredictResponse
 from handler.observability import logger, metrics, tracer
@@ -25,10 +25,17 @@ def get_classifier() -> Classifier:
     """The model of MODEL_DIR, loaded once per container (handler/app.py calls this at init).
 
     Raises:
-        ArtifactError: MODEL_DIR is not a complete, valid artifact.
+        ArtifactError: MODEL_DIR is not a complete, valid artifact, or SENTIMENT_MAX_REQUEST_WINDOWS is
+            below its max_windows (the budget would refuse a single long text, which is always read).
     """
     settings = get_settings()
-    return Classifier.from_dir(settings.model_dir, threads=settings.ort_threads)
+    classifier = Classifier.from_dir(settings.model_dir, threads=settings.ort_threads)
+    if settings.max_request_windows < classifier.max_windows:
+        raise ArtifactError(
+            f"SENTIMENT_MAX_REQUEST_WINDOWS ({settings.max_request_windows}) is below the model's "
+            f"max_windows ({classifier.max_windows}): a single long text would be refused"
+        )
+    return classifier
 
 
 def predict(request: PredictRequest) -> PredictResponse:

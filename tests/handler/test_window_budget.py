@@ -74,3 +74,21 @@ def test_a_budget_below_the_text_count_fails_at_init():
     with pytest.raises(ValidationError, match="max_request_windows \\(31\\) is below max_texts \\(32\\)"):
         Settings(max_request_windows=31)
     assert Settings(max_request_windows=32).max_request_windows == 32
+
+
+def test_a_budget_below_the_models_max_windows_fails_at_init(tiny_artifact, monkeypatch):
+    """One text is always read up to max_windows, so a budget below it (with few texts) fails the init."""
+    from handler import service
+    from handler.errors import ArtifactError
+
+    monkeypatch.setenv("MODEL_DIR", str(tiny_artifact))
+    monkeypatch.setenv("SENTIMENT_MAX_TEXTS", "1")
+    monkeypatch.setenv("SENTIMENT_MAX_REQUEST_WINDOWS", "1")  # the tiny artifact reads 4 windows a text
+    get_settings.cache_clear()
+    service.get_classifier.cache_clear()
+    try:
+        with pytest.raises(ArtifactError, match=r"WINDOWS \(1\) is below the model's max_windows"):
+            service.get_classifier()
+    finally:
+        get_settings.cache_clear()
+        service.get_classifier.cache_clear()
