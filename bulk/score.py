@@ -31,8 +31,9 @@ from tqdm import tqdm
 
 from bulk.read import BadLine, count_rows, rows
 from handler.errors import ArtifactError
-from handler.inference import Classifier, available_cpus
+from handler.inference import Classifier
 from handler.rows import Columns, score_rows
+from handler.sessions import available_cpus
 
 CHUNK_ROWS = 64  # rows per task: enough to amortise the inter-process hop, small enough to keep cores busy
 IN_FLIGHT_PER_WORKER = 3

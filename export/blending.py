@@ -13,8 +13,10 @@ from export import ngrams
 from export.corpus import Data
 from export.data import Examples
 from export.evaluate import Scored, metrics
-from handler.inference import NgramModel, available_cpus, blend, onnx_session
 from handler.manifest import NGRAMS_FILE, Ngrams
+from handler.ngram_reference import NgramModel
+from handler.probabilities import blend
+from handler.sessions import available_cpus, onnx_session
 
 log = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ from export.config import DEFAULT, ExportConfig
 from export.data import Examples
 from export.errors import ConfigError
 from export.evaluate import primary_metric, scores
-from handler.inference import average_by_text
+from handler.probabilities import average_by_text
 
 log = logging.getLogger(__name__)
 

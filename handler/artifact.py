@@ -21,17 +21,6 @@ from tokenizers import Tokenizer
 from handler.errors import ArtifactError
 from handler.manifest import ARTIFACT_FILES, MANIFEST_FILE, Manifest
 
-__all__ = [
-    "ARTIFACT_FILES",
-    "Manifest",
-    "check_files",
-    "loading",
-    "read_labels",
-    "read_manifest",
-    "read_tokenizer",
-    "require_model",
-]
-
 
 @contextmanager
 def loading(path: Path) -> Iterator[None]:

@@ -28,24 +28,12 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
-from handler.artifact import Manifest, check_files, loading, read_labels, read_manifest, read_tokenizer
-from handler.ngram_reference import NgramModel
+from handler.artifact import check_files, loading, read_labels, read_manifest, read_tokenizer
+from handler.manifest import Manifest
 from handler.ngrams import SparseNgrams
 from handler.probabilities import average_by_text, blend
 from handler.sessions import available_cpus, onnx_session
 from handler.windows import Windowing, Windows
-
-# Also the names export/ and bulk/ import from here, where the scoring code was one module.
-__all__ = [
-    "Classifier",
-    "NgramModel",
-    "Prediction",
-    "Windows",
-    "available_cpus",
-    "average_by_text",
-    "blend",
-    "onnx_session",
-]
 
 
 @dataclass(frozen=True)
@@ -70,7 +58,7 @@ class Classifier:
         session: ort.InferenceSession,
         manifest: Manifest,
         labels,
-        ngrams: SparseNgrams | NgramModel | None = None,
+        ngrams: SparseNgrams | None = None,
     ):
         self.tokenizer = tokenizer
         self.session = session

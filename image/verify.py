@@ -13,8 +13,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from handler.artifact import Manifest, read_manifest
+from handler.artifact import read_manifest
 from handler.errors import ArtifactError
+from handler.manifest import Manifest
 from image.container import running
 from image.tools import REPO, ImageError
 from local import emulator

@@ -18,7 +18,7 @@ from export.blending import add_ngrams
 from export.data import Examples, load_examples
 from export.errors import ParityError
 from export.evaluate import Scored
-from handler.inference import NgramModel
+from handler.ngram_reference import NgramModel
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 EDGE_TEXTS = ["", "   ", "great great great great", "zyzzyva quuxplorp", "Not good. Not good at all!"]

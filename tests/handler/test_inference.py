@@ -13,7 +13,8 @@ import pytest
 from tokenizers import Tokenizer
 
 from handler.errors import ArtifactError
-from handler.inference import Classifier, blend
+from handler.inference import Classifier
+from handler.probabilities import blend
 
 LONG = " ".join(["the lid cracked and the motor smells burnt, but the jar is sturdy"] * 60)
 

@@ -15,7 +15,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from handler.artifact import ARTIFACT_FILES
+from handler.manifest import ARTIFACT_FILES
 from infra.preflight import PreflightError, check_deploy
 
 ACCOUNT, REGION = "123456789012", "eu-west-1"
