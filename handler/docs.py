@@ -1,10 +1,11 @@
 """The API's documentation: GET /openapi.json and Swagger UI at GET /swagger, registered on first request.
 
 Powertools' `enable_swagger` imports its OpenAPI models (`event_handler.openapi.models`: pydantic models of
-the whole OpenAPI specification, rebuilt at import; Powertools issue #4372), about 100 ms of every Lambda
-init for pages that few requests ask for. So a resolver gets these routes on the first request for one of
-them, just before Powertools routes it; the schema itself was always generated per request. A request for
-either path, whatever its method, registers them, so a POST /swagger still gets the 405 with `Allow: GET`.
+the whole OpenAPI specification, rebuilt at import; Powertools issue #4372): about 40 ms of CPU in every
+Lambda init (bench/README.md, lazy docs routes) for pages that few requests ask for. So a resolver gets
+these routes on the first request for one of them, just before Powertools routes it; the schema itself
+was always generated per request. A request for either path, whatever its method, registers them, so a
+POST /swagger still gets the 405 with `Allow: GET`.
 """
 
 from __future__ import annotations
