@@ -8,13 +8,14 @@ belong to a prediction, not to the way it was asked for, so they are written her
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from handler.errors import ArtifactError, WindowBudgetError
-from handler.inference import Classifier
+from handler.inference import Classifier, Prediction
 from handler.models import PredictionOut, PredictRequest, PredictResponse
 from handler.observability import logger, metrics, tracer
 from handler.settings import get_settings
@@ -65,6 +66,12 @@ def predict(request: PredictRequest) -> PredictResponse:
         "predicted",
         extra={"texts": len(predictions), "windows": window_count, "truncated": truncated, "ms": latency_ms},
     )
+    return respond(predictions, classifier.model_id, all_scores=request.all_scores)
+
+
+def respond(predictions: Sequence[Prediction], model_id: str, *, all_scores: bool) -> PredictResponse:
+    """The API's answer to a request's predictions; also how the OpenAPI examples show the served model's
+    answers (handler/docs.py), so they have the shape `predict` sends."""
     return PredictResponse(
         predictions=[
             PredictionOut(
@@ -72,12 +79,12 @@ def predict(request: PredictRequest) -> PredictResponse:
                 score=p.score,
                 windows=p.windows,
                 truncated=p.truncated,
-                scores=p.scores if request.all_scores else None,
+                scores=p.scores if all_scores else None,
                 labels=list(p.labels) if p.labels is not None else None,
             )
             for p in predictions
         ],
-        model=classifier.model_id,
+        model=model_id,
     )
 
 

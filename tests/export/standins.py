@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 GO_EMOTIONS = [
@@ -186,3 +187,16 @@ def dev_rows(spec: StandIn) -> list[dict]:
         rows.append({"text": text, "label": label})
     rows.append({"text": " ".join(found), "label": rows[0]["label"]})
     return rows
+
+
+def export_as_is(spec: StandIn, root: Path, make_config, **overrides) -> tuple[Any, dict[str, Any]]:
+    """Build the stand-in under `root` and run the real pipeline on it with the default --fine-tune auto (an
+    as-is export: int8, gate, publish), its own rows as train and dev data; `make_config` is the tiny_config
+    fixture, `overrides` more settings. Returns (config, manifest as manifest.json has it)."""
+    from export.pipeline import build as build_artifact
+
+    base = build(spec, root / "base")
+    dev = write_jsonl(root / "dev.jsonl", dev_rows(spec))
+    settings = {"train_data": str(dev), "dev_data": str(dev), "name": spec.name} | overrides
+    config = make_config(root, base, **settings)
+    return config, build_artifact(config).model_dump(mode="json")

@@ -23,11 +23,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 def exported(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, make_tiny_config):
     """(stand-in, config, manifest) of one as-is build with the default --fine-tune auto."""
     spec: StandIn = request.param
-    root = tmp_path_factory.mktemp(spec.name)
-    base = standins.build(spec, root / "base")
-    dev = standins.write_jsonl(root / "dev.jsonl", standins.dev_rows(spec))
-    config = make_tiny_config(root, base, train_data=str(dev), dev_data=str(dev), name=spec.name)
-    return spec, config, build(config).model_dump(mode="json")  # manifest.json as written
+    return spec, *standins.export_as_is(spec, tmp_path_factory.mktemp(spec.name), make_tiny_config)
 
 
 def torch_probabilities(checkpoint: Path, config, texts: list[str], multi_label: bool) -> np.ndarray:
@@ -211,10 +207,7 @@ def test_a_multi_label_model_is_served_through_the_real_emulator(tmp_path, make_
     from local.emulator import HANDLER, handler_env, running_function
 
     spec = STAND_INS[4]
-    base = standins.build(spec, tmp_path / "base")
-    dev = standins.write_jsonl(tmp_path / "dev.jsonl", standins.dev_rows(spec))
-    config = make_tiny_config(tmp_path, base, train_data=str(dev), dev_data=str(dev), threshold=0.5)
-    manifest = build(config).model_dump(mode="json")
+    config, manifest = standins.export_as_is(spec, tmp_path, make_tiny_config, threshold=0.5)
     event = {"texts": ["I love it.", "So angry about this."], "all_scores": True}
     with (
         (tmp_path / "emulator.log").open("w") as log,
