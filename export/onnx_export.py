@@ -9,6 +9,9 @@ import numpy as np
 
 from export.errors import ParityError
 
+# The file Optimum's main_export writes (its name, not the artifact's: the build copies it to MODEL_FILE).
+OPTIMUM_FILE = "model.onnx"
+
 
 @dataclass(frozen=True)
 class Parity:
@@ -25,7 +28,7 @@ class Parity:
 
 
 def export_onnx(checkpoint: Path, out_dir: Path) -> Path:
-    """Export the checkpoint for task text-classification (output `logits`); returns the model.onnx path.
+    """Export the checkpoint for task text-classification (output `logits`); returns the ONNX file's path.
 
     Optimum's own validation is skipped: `check_parity` does it on real dev texts instead of random tokens.
     """
@@ -38,7 +41,7 @@ def export_onnx(checkpoint: Path, out_dir: Path) -> Path:
         do_validation=False,
         library_name="transformers",
     )
-    return out_dir / "model.onnx"
+    return out_dir / OPTIMUM_FILE
 
 
 def torch_logits(checkpoint: Path, texts: list[str], max_length: int) -> np.ndarray:

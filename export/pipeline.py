@@ -32,7 +32,15 @@ from export.train import (
     resolve_base_model,
 )
 from handler.inference import Classifier
-from handler.manifest import MULTI_LABEL, NGRAMS_FILE, SHIPPED_FILES, SINGLE_LABEL, Manifest, Metrics
+from handler.manifest import (
+    MODEL_FILE,
+    MULTI_LABEL,
+    NGRAMS_FILE,
+    SHIPPED_FILES,
+    SINGLE_LABEL,
+    Manifest,
+    Metrics,
+)
 
 log = logging.getLogger(__name__)
 DEFAULT_BASE = "sentence-transformers/all-MiniLM-L6-v2"
@@ -93,8 +101,8 @@ class Gate:
 
 def write_artifact_files(serving: Serving, directory: Path, model: Path) -> None:
     """model.onnx + the serving tokenizer.json + config.json from the checkpoint, into `directory`."""
-    if model != directory / "model.onnx":
-        shutil.copyfile(model, directory / "model.onnx")
+    if model != directory / MODEL_FILE:
+        shutil.copyfile(model, directory / MODEL_FILE)
     artifacts.write_serving_tokenizer(
         serving.checkpoint / "tokenizer.json",
         directory / "tokenizer.json",
@@ -155,7 +163,7 @@ def quantize_int8(
     fp32_dir: Path, directory: Path, scheme: str, serving: Serving, probe: Probe
 ) -> onnx_export.Parity:
     """The int8 model quantized from the fp32 export and compared with PyTorch, and its serving files."""
-    model = quantize.quantize(fp32_dir / "model.onnx", directory / "model.onnx", scheme)
+    model = quantize.quantize(fp32_dir / MODEL_FILE, directory / MODEL_FILE, scheme)
     parity = probe.parity(model, None)
     write_artifact_files(serving, directory, model)
     return parity
