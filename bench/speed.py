@@ -28,7 +28,12 @@ from bench.errors import BenchError
 from bench.inputs import Inputs, worst_texts
 from handler.artifact import read_manifest
 from handler.settings import MB_PER_VCPU, Settings
-from infra.settings import WORST_MS_PER_TEXT, WORST_MS_PER_WINDOW
+from infra.settings import (
+    WORST_MS_PER_TEXT,
+    WORST_MS_PER_WINDOW,
+    smallest_memory_mb,
+    worst_request_ms,
+)
 from infra.settings import Settings as StackSettings
 from local.emulator import handler_env
 
@@ -73,7 +78,8 @@ def cost_model(worst: dict, settings: Settings, max_windows: int, timeout_s: int
     per_window = worst["transformer"]["p50_ms"] / worst["windows"]
     per_text = max(0.0, worst["handler"]["p50_ms"] - worst["transformer"]["p50_ms"]) / worst["texts"]
     windows = min(settings.max_request_windows, settings.max_texts * max_windows)
-    predicted = windows * per_window + settings.max_texts * per_text
+    costs = {"ms_per_window": per_window, "ms_per_text": per_text}
+    predicted = worst_request_ms(MB_PER_VCPU, windows, settings.max_texts, **costs)
     return {
         "ms_per_window": per_window,
         "ms_per_text": per_text,
@@ -85,13 +91,8 @@ def cost_model(worst: dict, settings: Settings, max_windows: int, timeout_s: int
         "windows_in_budget": max(
             0, math.floor((WORST_BUDGET_MS - settings.max_texts * per_text) / per_window)
         ),
-        # Below one vCPU Lambda time-slices: the one-core time stretches by 1,769 / memory. Above, this
-        # model assumes no gain (one thread up to 3,538 MB), so None: no size of one vCPU or less will do.
-        "min_memory_mb_for_timeout": (
-            max(128, math.ceil(MB_PER_VCPU * predicted / (timeout_s * 1000)))
-            if predicted <= timeout_s * 1000
-            else None
-        ),
+        # The stack's memory check (infra/settings.py) at this run's coefficients; None: no size will do.
+        "min_memory_mb_for_timeout": smallest_memory_mb(timeout_s, windows, settings.max_texts, **costs),
         "timeout_s": timeout_s,
         "stack_covers_this_run": per_window <= WORST_MS_PER_WINDOW and per_text <= WORST_MS_PER_TEXT,
     }

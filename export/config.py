@@ -23,7 +23,7 @@ from pydantic import (
 from export.errors import ConfigError
 from export.labels import LabelOptions
 from export.options import one_line
-from handler.settings import BUILD_DIR, BUILT_MODEL_DIR
+from handler.settings import BUILD_DIR, BUILT_MODEL_DIR, DEFAULT_MAX_WINDOWS
 
 DEFAULT = "default"
 CHECKPOINT_DIR = BUILD_DIR / "checkpoint"
@@ -125,7 +125,9 @@ class ExportConfig(BaseModel):
         64, ge=1, description="tokens shared by consecutive windows of a long text (below half of max_length)"
     )
     max_windows: int = Field(
-        8, gt=0, description="windows scored per text at most; beyond, the answer says truncated"
+        DEFAULT_MAX_WINDOWS,
+        gt=0,
+        description="windows scored per text at most; beyond, the answer says truncated",
     )
     train_max_length: int = Field(
         128,

@@ -23,6 +23,9 @@ MB_PER_VCPU = 1769
 # and what the Dockerfile copies into the image.
 BUILD_DIR = Path("build")
 BUILT_MODEL_DIR = BUILD_DIR / "model"
+# Windows a build reads per text at most by default (export's --max-windows, a manifest's max_windows): the
+# longest text of the default artifact, which the stack sizes a bulk batch's worst row by.
+DEFAULT_MAX_WINDOWS = 8
 # The Powertools names the stack sets (POWERTOOLS_SERVICE_NAME / _METRICS_NAMESPACE) and the local
 # emulator copies; the handler itself reads them from the environment, as Powertools does.
 SERVICE_NAME = "sentiment-api"

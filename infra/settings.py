@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from handler.rows import problem
-from handler.settings import MB_PER_VCPU, METRICS_NAMESPACE, SERVICE_NAME
+from handler.settings import DEFAULT_MAX_WINDOWS, MB_PER_VCPU, METRICS_NAMESPACE, SERVICE_NAME
 from handler.settings import Settings as FunctionSettings
 
 ENV_PREFIX = "SENTIMENT_"
@@ -58,10 +58,9 @@ RETENTION_DAYS = (
 # WORST_MS_PER_WINDOW + texts x WORST_MS_PER_TEXT (bench/README.md, "Speed": 256-token windows, measured on a
 # shared host), stretched by 1,769 / memory_mb below one vCPU, where Lambda time-slices it. An API request
 # runs at most SENTIMENT_MAX_REQUEST_WINDOWS windows over SENTIMENT_MAX_TEXTS texts; a bulk batch is scored
-# whole, without that budget: each of its rows up to the default artifact's WORST_WINDOWS_PER_TEXT windows.
+# whole, without that budget: each of its rows up to the default artifact's DEFAULT_MAX_WINDOWS windows.
 WORST_MS_PER_WINDOW = 60.0  # 57.4 ms measured on 2026-12-01 at load average 4 (bench/README.md)
 WORST_MS_PER_TEXT = 20.0
-WORST_WINDOWS_PER_TEXT = 8
 API_WORST_WINDOWS = FunctionSettings.model_fields["max_request_windows"].default
 API_MAX_TEXTS = FunctionSettings.model_fields["max_texts"].default
 # A bulk batch is one request to the function: it takes at most this many texts (SENTIMENT_MAX_TEXTS).
@@ -214,8 +213,8 @@ class Settings(BaseModel):
     def _check_duration(self) -> None:
         """The costliest invocation the function accepts must finish within its timeout at its memory size."""
         windows, texts, what = API_WORST_WINDOWS, API_MAX_TEXTS, "the largest request accepted"
-        if self.bulk and self.bulk_batch_size * WORST_WINDOWS_PER_TEXT > windows:
-            windows, texts = self.bulk_batch_size * WORST_WINDOWS_PER_TEXT, self.bulk_batch_size
+        if self.bulk and self.bulk_batch_size * DEFAULT_MAX_WINDOWS > windows:
+            windows, texts = self.bulk_batch_size * DEFAULT_MAX_WINDOWS, self.bulk_batch_size
             what = f"a bulk batch of {texts} long rows"
         worst_s = worst_request_ms(self.memory_mb, windows, texts) / 1000
         smallest = smallest_memory_mb(self.timeout_s, windows, texts)
@@ -294,20 +293,39 @@ def _one_line(error: ValidationError) -> str:
     return f"{_where(name)}: {problem(error)}, got {first['input']!r}"
 
 
-def worst_request_ms(memory_mb: int, windows: int = API_WORST_WINDOWS, texts: int = API_MAX_TEXTS) -> float:
+def worst_request_ms(
+    memory_mb: int,
+    windows: int = API_WORST_WINDOWS,
+    texts: int = API_MAX_TEXTS,
+    *,
+    ms_per_window: float = WORST_MS_PER_WINDOW,
+    ms_per_text: float = WORST_MS_PER_TEXT,
+) -> float:
     """Estimated duration of an invocation of `windows` windows over `texts` texts at `memory_mb` (see above);
-    by default the worst API request within the handler's limits."""
-    one_vcpu = windows * WORST_MS_PER_WINDOW + texts * WORST_MS_PER_TEXT
+    by default the worst API request within the handler's limits, priced with the stack's coefficients
+    (bench/speed.py passes the ones it measured)."""
+    one_vcpu = windows * ms_per_window + texts * ms_per_text
     return one_vcpu * MB_PER_VCPU / min(memory_mb, MB_PER_VCPU)
 
 
 def smallest_memory_mb(
-    timeout_s: int, windows: int = API_WORST_WINDOWS, texts: int = API_MAX_TEXTS
+    timeout_s: int,
+    windows: int = API_WORST_WINDOWS,
+    texts: int = API_MAX_TEXTS,
+    *,
+    ms_per_window: float = WORST_MS_PER_WINDOW,
+    ms_per_text: float = WORST_MS_PER_TEXT,
 ) -> int | None:
-    """The least memory (MB) at which that invocation finishes within `timeout_s`; None when even one vCPU
-    is too slow (the cost model claims nothing of more: ORT gets a second thread only at 3,538 MB)."""
+    """The least memory (MB) at which that invocation (`worst_request_ms`) finishes within `timeout_s`; None
+    when even one vCPU is too slow (the cost model claims nothing of more: ORT gets a second thread only at
+    3,538 MB)."""
+    costs = {"ms_per_window": ms_per_window, "ms_per_text": ms_per_text}
     return next(
-        (m for m in range(128, MB_PER_VCPU + 1) if worst_request_ms(m, windows, texts) <= timeout_s * 1000),
+        (
+            m
+            for m in range(128, MB_PER_VCPU + 1)
+            if worst_request_ms(m, windows, texts, **costs) <= timeout_s * 1000
+        ),
         None,
     )
 

@@ -17,6 +17,7 @@ from bench.inputs import worst_texts
 from bench.speed import cost_model
 from handler.inference import Classifier
 from handler.settings import Settings
+from infra.settings import smallest_memory_mb
 from local.emulator import handler_env
 
 REPO = Path(__file__).parents[2]
@@ -40,6 +41,10 @@ def test_cost_model_prices_the_window_budget_over_the_most_texts():
     assert model["worst_measured_ms"] == 3_360.0
     assert model["windows_in_budget"] == 87  # (5,000 - 32 x 20) / 50 = 87.2
     assert model["min_memory_mb_for_timeout"] == 227  # 1,769 x 3.84 / 30 = 226.4
+    # The stack's own check (infra/settings.py) at these coefficients: one computation, two readers.
+    assert model["min_memory_mb_for_timeout"] == smallest_memory_mb(
+        30, 64, 32, ms_per_window=50, ms_per_text=20
+    )
     assert model["stack_covers_this_run"]  # infra/settings.py's 60 ms and 20 ms are no lower
     wide = cost_model(worst, Settings(max_texts=32, max_request_windows=256), max_windows=8, timeout_s=10)
     assert wide["worst_windows"] == 256

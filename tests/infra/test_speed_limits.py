@@ -4,22 +4,26 @@ handler's window budget; a bulk batch is scored whole, so with bulk on, its long
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from export.config import ExportConfig
+from handler.settings import DEFAULT_MAX_WINDOWS, MB_PER_VCPU
 from handler.settings import Settings as FunctionSettings
 from infra.settings import (
     WORST_MS_PER_TEXT,
     WORST_MS_PER_WINDOW,
-    WORST_WINDOWS_PER_TEXT,
     Settings,
     SettingsError,
     smallest_memory_mb,
     worst_request_ms,
 )
 
+REPO = Path(__file__).parents[2]
 LIMITS = FunctionSettings()
 ONE_VCPU_MS = LIMITS.max_request_windows * WORST_MS_PER_WINDOW + LIMITS.max_texts * WORST_MS_PER_TEXT
-BULK_WINDOWS = LIMITS.max_texts * WORST_WINDOWS_PER_TEXT
+BULK_WINDOWS = LIMITS.max_texts * DEFAULT_MAX_WINDOWS
 
 
 def settings(**context: str) -> Settings:
@@ -70,3 +74,24 @@ def test_with_bulk_a_whole_batch_of_long_rows_sets_the_least_memory():
 def test_a_timeout_no_memory_size_can_meet_is_refused():
     with pytest.raises(SettingsError, match=r"timeoutS \(SENTIMENT_TIMEOUT_S\) must be at least \d+: the "):
         settings(timeoutS=str(int(ONE_VCPU_MS // 1000) - 1), memoryMb="10240")
+
+
+def test_a_bulk_row_is_priced_at_the_default_builds_windows_per_text():
+    assert ExportConfig.model_fields["max_windows"].default == DEFAULT_MAX_WINDOWS
+
+
+def test_the_docs_state_the_sizes_the_stack_computes():
+    """infra/README.md and bench/README.md quote the cost model's least memory sizes: computed here."""
+    stack = settings()
+    api = smallest_memory_mb(stack.timeout_s)
+    bulk = smallest_memory_mb(
+        stack.timeout_s, stack.bulk_batch_size * DEFAULT_MAX_WINDOWS, stack.bulk_batch_size
+    )
+    for doc in ("infra/README.md", "bench/README.md"):
+        text = " ".join((REPO / doc).read_text().split())  # as rendered: line breaks are spaces
+        assert f"at least {api} MB with {stack.timeout_s} s" in text, doc
+        assert f"{bulk} MB with {stack.bulk_batch_size}-row batches" in text, doc
+    worst = (
+        f"{LIMITS.max_request_windows} x {WORST_MS_PER_WINDOW:g} + {LIMITS.max_texts} x {WORST_MS_PER_TEXT:g}"
+    )
+    assert f"{worst} = {worst_request_ms(MB_PER_VCPU):,.0f} ms" in (REPO / "bench/README.md").read_text()
