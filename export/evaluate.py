@@ -20,6 +20,17 @@ from handler.artifact import read_manifest
 from handler.inference import Classifier
 
 BATCH = 32
+# The headline scores (entries of a `metrics` dict, the manifest's Scores), in the order every report gives
+# them: `make eval`'s table and headline, and the model card's model-index results, under these names. A
+# model has those its problem yields: accuracy and macro-F1 for one label, micro-F1 and exact match for
+# multi-label, within one star for star ratings.
+REPORTED = {
+    "accuracy": "Accuracy",
+    "macro_f1": "Macro F1",
+    "within_one": "Within one star",
+    "micro_f1": "Micro F1",
+    "exact_match": "Exact match",
+}
 
 
 @dataclass(frozen=True)
@@ -175,7 +186,7 @@ def write_report(metrics: dict[str, Any], model_dir: Path, data: Examples, repor
 
 def headline(metrics: dict[str, Any]) -> str:
     """One line of the scores that matter: what `make eval` prints."""
-    keys = ("accuracy", "macro_f1", "f1", "within_one", "micro_f1", "exact_match")
+    keys = (*REPORTED, "f1")  # and the F1 of POSITIVE, for a model that has that label
     return (
         ", ".join(f"{key} {metrics[key]:.4f}" for key in keys if key in metrics) + f" on {metrics['n']} texts"
     )
@@ -247,8 +258,7 @@ def evaluate_sets(
 
 def table(rows: list[tuple[str, dict[str, Any] | str]]) -> str:
     """The Markdown table `make eval` prints: one row per data set."""
-    keys = ("accuracy", "macro_f1", "within_one", "micro_f1", "exact_match")
-    shown = [key for key in keys if any(isinstance(m, dict) and key in m for _, m in rows)]
+    shown = [key for key in REPORTED if any(isinstance(m, dict) and key in m for _, m in rows)]
     lines = ["| data | n | " + " | ".join(shown) + " |", "|---|---|" + "---|" * len(shown)]
     for source, found in rows:
         if isinstance(found, str):

@@ -13,17 +13,10 @@ from typing import Any
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from export.evaluate import REPORTED  # the manifest's metrics that become model-index results
 from handler.manifest import Manifest, Metrics, Source, Sources
 
 CARD_FILE = "README.md"
-# The manifest's metrics that become model-index results, with the names the Hub shows.
-REPORTED = {
-    "accuracy": "Accuracy",
-    "macro_f1": "Macro F1",
-    "within_one": "Within one star",
-    "micro_f1": "Micro F1",
-    "exact_match": "Exact match",
-}
 
 
 def write_model_card(directory: Path, manifest: Manifest, license_id: str) -> Path:

@@ -8,6 +8,7 @@ import json
 from huggingface_hub import ModelCard
 from markdown_it import MarkdownIt
 
+from export.evaluate import REPORTED
 from export.model_card import CARD_FILE, data_name, write_model_card
 from handler.manifest import Manifest
 
@@ -21,6 +22,10 @@ def test_the_build_writes_a_card_the_hub_parser_reads(tiny_build):
     [result] = [r for r in card.data.eval_results if r.metric_type == "accuracy"]
     assert result.metric_value == round(manifest["metrics"]["int8"]["accuracy"], 4)
     assert result.dataset_name == data_name(manifest["data"]["dev"]["path"])
+    # Every reported score the model has, in REPORTED's order and under its names (as `make eval` shows them).
+    int8 = manifest["metrics"]["int8"]
+    shown = [(r.metric_type, r.metric_name) for r in card.data.eval_results]
+    assert shown == [(key, title) for key, title in REPORTED.items() if int8.get(key) is not None]
 
 
 def test_the_card_renders_with_labels_windows_and_a_score_table(tiny_build):
