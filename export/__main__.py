@@ -1,4 +1,5 @@
-"""`python -m export build|evaluate`: options generated from ExportConfig; bad input exits 2 in one line."""
+"""`python -m export build|evaluate|ngram-tables`: options generated from ExportConfig; bad input exits 2
+in one line."""
 
 from __future__ import annotations
 
@@ -39,6 +40,10 @@ def parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--reports-dir", type=Path, default=REPORTS_DIR, help="where reports go")
     evaluate.add_argument("--label-column", default="", help="column of the labels (as for build)")
     evaluate.add_argument("--label-map", default="", help="raw value -> class (as for build)")
+    tables = commands.add_parser(
+        "ngram-tables", help="add ngrams.npz to an artifact built before the build wrote it (model unchanged)"
+    )
+    tables.add_argument("--model", type=Path, default=BUILT_MODEL_DIR, help="artifact directory")
     return root
 
 
@@ -59,6 +64,11 @@ def run(args: argparse.Namespace) -> None:
         from export.pipeline import build
 
         build(config)
+        return
+    if args.command == "ngram-tables":
+        from export.blending import add_tables
+
+        add_tables(args.model)
         return
     from export.evaluate import evaluate_sets, table
 

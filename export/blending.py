@@ -1,20 +1,25 @@
 """The build's n-gram stage: a linear model over the train reviews' n-grams, written as ngrams.onnx beside
-the fp32 export, checked against scikit-learn, weighed on dev and blended as the handler blends it."""
+the fp32 export, checked against scikit-learn, weighed on dev and blended as the handler blends it; its
+tables also as ngrams.npz, which the handler loads (`write_tables`)."""
 
 from __future__ import annotations
 
 import logging
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from tokenizers import Tokenizer
 
-from export import ngrams
+from export import artifacts, ngrams
 from export.corpus import Data
 from export.data import Examples
 from export.evaluate import Scored, metrics
-from handler.manifest import NGRAMS_FILE, Ngrams
+from handler.artifact import loading, read_manifest
+from handler.manifest import MANIFEST_FILE, NGRAM_TABLES_FILE, NGRAMS_FILE, Manifest, Ngrams
 from handler.ngram_reference import NgramModel
+from handler.ngrams import NgramTables
 from handler.probabilities import blend
 from handler.sessions import available_cpus, onnx_session
 
@@ -30,12 +35,48 @@ def ngrams_skipped(weight: float, reviews: Examples | None, multi_label: bool) -
     return "--ngram-weight 0" if weight == 0 else ""
 
 
+def write_tables(directory: Path, labels: int) -> Path:
+    """ngrams.npz from `directory`'s ngrams.onnx, parsed as the handler parses it, so both files hold one
+    model: the handler loads the tables without protobuf (handler/ngrams.py)."""
+    vocabulary = Tokenizer.from_file(str(directory / "tokenizer.json")).get_vocab_size()
+    tables = NgramTables.from_onnx(directory / NGRAMS_FILE, vocabulary, labels)
+    return tables.save(directory / NGRAM_TABLES_FILE)
+
+
+def add_tables(destination: Path) -> Manifest:
+    """Give an artifact built before ngrams.npz its tables, written by the build's own `write_tables`: the
+    model (and its id) stay as they were, the manifest lists the new file; the directory is swapped in
+    whole, as a build's is. An artifact without an n-gram model, or with its tables, is left as it is.
+
+    Raises:
+        ArtifactError: `destination` is not a valid artifact, or its ngrams.onnx does not load.
+    """
+    manifest = read_manifest(destination)
+    if manifest.ngrams is None or manifest.ngrams.tables is not None:
+        return manifest
+    with artifacts.staged(destination) as directory:
+        shutil.copytree(
+            destination, directory, dirs_exist_ok=True, ignore=shutil.ignore_patterns(MANIFEST_FILE)
+        )
+        with loading(directory / NGRAMS_FILE):
+            tables = write_tables(directory, len(manifest.labels)).name
+        fields = manifest.model_dump(exclude={"ngrams", "files"})
+        manifest = Manifest(
+            **fields,
+            ngrams=Ngrams(**manifest.ngrams.model_dump(), tables=tables),
+            files=manifest.files | artifacts.file_entries(directory, [tables]),
+        )
+        artifacts.write_manifest(directory, manifest)
+    log.info("%s: n-gram tables written to %s (model %s unchanged)", destination, tables, manifest.model_id)
+    return manifest
+
+
 def add_ngrams(
     weight: float, fit: ngrams.NgramFit, directory: Path, alone: Scored, dev: Examples
 ) -> tuple[Ngrams | None, Scored]:
     """Write ngrams.onnx into `directory` (checked against scikit-learn), pick its blend weight on dev (-1)
-    or take `weight`, and return the manifest entry (None when the weight is 0: the file is removed,
-    nothing blends) and the dev answers blended as the handler will blend them."""
+    or take `weight`, write ngrams.npz, and return the manifest entry (None when the weight is 0: the file
+    is removed, nothing blends) and the dev answers blended as the handler will blend them."""
     path = ngrams.write_onnx(fit, len(dev.names), directory / NGRAMS_FILE)
     served = NgramModel(fit.tokenizer, onnx_session(path, available_cpus()), 0.0, len(dev.names))
     logits = served.logits(served.feeds(dev.texts))
@@ -59,6 +100,7 @@ def add_ngrams(
         return None, alone
     entry = Ngrams(
         file=NGRAMS_FILE,
+        tables=write_tables(directory, len(dev.names)).name,
         weight=weight,
         weight_chosen_on_dev=loss is not None,
         **fit.describe(),

@@ -32,15 +32,7 @@ from export.train import (
     resolve_base_model,
 )
 from handler.inference import Classifier
-from handler.manifest import (
-    MODEL_FILE,
-    MULTI_LABEL,
-    NGRAMS_FILE,
-    SHIPPED_FILES,
-    SINGLE_LABEL,
-    Manifest,
-    Metrics,
-)
+from handler.manifest import MODEL_FILE, MULTI_LABEL, SHIPPED_FILES, SINGLE_LABEL, Manifest, Metrics
 
 log = logging.getLogger(__name__)
 DEFAULT_BASE = "sentence-transformers/all-MiniLM-L6-v2"
@@ -203,7 +195,7 @@ def publish_fp32(
         alone = score(Classifier.from_dir(directory, manifest=unblended), data.dev, desc="dev accuracy fp32")
         blended, served = fit_ngrams(ngram_weight, seed, directory, alone, data)
         if blended["ngrams"] is not None:
-            files |= artifacts.file_entries(directory, [NGRAMS_FILE])
+            files |= artifacts.file_entries(directory, blended["ngrams"].files)
         manifest = Manifest(**about, quantization=None, **blended, files=files, created=artifacts.created())
         artifacts.write_manifest(directory, manifest)
     return Exported(destination, manifest, parity, metrics(served, data.dev, threshold))
@@ -229,7 +221,8 @@ def publish_int8(
     with artifacts.staged(destination) as directory:
         parity = quantize_int8(fp32.directory, directory, scheme, serving, probe)
         if fp32.manifest.ngrams is not None:  # the fp32 export's n-gram model blends into both
-            shutil.copyfile(fp32.directory / NGRAMS_FILE, directory / NGRAMS_FILE)
+            for name in fp32.manifest.ngrams.files:
+                shutil.copyfile(fp32.directory / name, directory / name)
         fields = fp32.manifest.model_dump(exclude={"quantization", "files", "created"})
         fields |= {
             "quantization": quantize.describe(scheme),

@@ -30,7 +30,7 @@ from tokenizers import Tokenizer
 
 from handler.artifact import check_files, loading, read_labels, read_manifest, read_tokenizer
 from handler.manifest import Manifest
-from handler.ngrams import SparseNgrams
+from handler.ngrams import SparseNgrams, read_tables
 from handler.probabilities import average_by_text, blend
 from handler.sessions import available_cpus, onnx_session
 from handler.windows import Windowing, Windows
@@ -94,9 +94,8 @@ class Classifier:
             session = onnx_session(root / "model.onnx", threads)
         ngrams = None
         if manifest.ngrams is not None:
-            path = root / manifest.ngrams.file
-            with loading(path):
-                ngrams = SparseNgrams(path, tokenizer.get_vocab_size(), len(labels), manifest.ngrams.weight)
+            tables = read_tables(root, manifest.ngrams, tokenizer.get_vocab_size(), len(labels))
+            ngrams = SparseNgrams(tables, manifest.ngrams.weight)
         return cls(tokenizer, session, manifest, labels, ngrams)
 
     @property

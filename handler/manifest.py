@@ -27,6 +27,8 @@ SHIPPED_FILES = (MODEL_FILE, "tokenizer.json", "config.json")
 MANIFEST_FILE = "manifest.json"
 ARTIFACT_FILES = (*SHIPPED_FILES, MANIFEST_FILE)
 NGRAMS_FILE = "ngrams.onnx"
+# ngrams.onnx's tables in numpy's format, what the handler loads (handler/ngrams.py); older builds lack it.
+NGRAM_TABLES_FILE = "ngrams.npz"
 ProblemType = Literal["single_label_classification", "multi_label_classification"]
 SINGLE_LABEL: ProblemType = "single_label_classification"
 MULTI_LABEL: ProblemType = "multi_label_classification"
@@ -106,6 +108,7 @@ class Ngrams(Record):
     """The n-gram model blended into the windows' answers (export/ngrams.py), and how it was chosen."""
 
     file: str
+    tables: str | None = None  # the same model as NGRAM_TABLES_FILE; None: built before it, `file` is parsed
     weight: Annotated[float, Field(strict=True, gt=0, le=1)]  # 0 blends nothing: the build drops the file
     weight_chosen_on_dev: bool
     features: int
@@ -114,6 +117,11 @@ class Ngrams(Record):
     dev_accuracy_alone: Fraction
     parity_vs_sklearn: Parity
     fp32_without_ngrams: Scores
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """The files of the n-gram model: `file`, and `tables` when the build wrote them."""
+        return (self.file,) if self.tables is None else (self.file, self.tables)
 
 
 class Quantization(Record):
@@ -185,8 +193,9 @@ class Manifest(Record):
         if self.ngrams is not None:
             if self.multi_label:
                 raise ValueError("an n-gram model blends single-label answers; this model is multi-label")
-            if self.ngrams.file not in self.files:  # else its size would go unchecked
-                raise ValueError(f"ngrams.file must name a file listed under files, got {self.ngrams.file!r}")
+            for key, name in (("file", self.ngrams.file), ("tables", self.ngrams.tables)):
+                if name is not None and name not in self.files:  # else its size would go unchecked
+                    raise ValueError(f"ngrams.{key} must name a file listed under files, got {name!r}")
         return self
 
     @property

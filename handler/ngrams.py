@@ -3,145 +3,111 @@
 ngrams.onnx (export/ngrams.py) is TfIdfVectorizer over the token ids, sublinear term frequency, idf, L2
 normalisation and a linear layer. Run by onnxruntime, TfIdfVectorizer writes a dense row of every n-gram
 kept (120,870 on the default data) and the rest of the graph works on that row: about 1 ms a text, however
-short. A text has at most a few thousand n-grams, so this module reads the graph's pool, indexes, idf,
-weights and bias once at load and computes the same function over the n-grams the text has.
+short. A text has at most a few thousand n-grams, so this module holds the graph's n-gram keys, idf, weights
+and bias as tables (`NgramTables`) and computes the same function over the n-grams the text has.
 
-The file stays the contract: the graph is read with protobuf (which onnxruntime already needs) through the
-few ONNX message fields used here, and refused unless its nodes are the ones export/ngrams.py writes, so a
-changed graph fails at init rather than being scored as something else. tests/handler/test_ngram_sparse.py
-holds this to onnxruntime's answer on real texts.
+The tables come from ngrams.npz, which the build writes from ngrams.onnx with `NgramTables.from_onnx` (the
+protobuf parse of handler/ngram_onnx.py) and `save`: np.load reads them in about a millisecond, where
+importing protobuf and parsing the graph cost about 40 ms of init CPU. An artifact built before ngrams.npz
+keeps working: its tables are parsed from ngrams.onnx at init (`read_tables`). tests/handler/
+test_ngram_sparse.py holds both to onnxruntime's answer on real texts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
-from google.protobuf.message import Message
 
-# The op types of export/ngrams.py's graph, in order: any other graph is refused.
-GRAPH_OPS = (
-    "TfIdfVectorizer",
-    "Max",
-    "Log",
-    "Greater",
-    "Cast",
-    "Add",
-    "Mul",
-    "Mul",
-    "ReduceSum",
-    "Sqrt",
-    "Max",
-    "Div",
-    "MatMul",
-    "Add",
-)
-_FLOAT = 1  # TensorProto.FLOAT
-# (message, [(field, number, type, repeated)]) of onnx.proto, the fields read here; protobuf skips the rest.
-_F = descriptor_pb2.FieldDescriptorProto
-_I64, _I32, _F32, _STR, _BYTES, _MSG = (
-    _F.TYPE_INT64,
-    _F.TYPE_INT32,
-    _F.TYPE_FLOAT,
-    _F.TYPE_STRING,
-    _F.TYPE_BYTES,
-    _F.TYPE_MESSAGE,
-)
-_SCHEMA: dict[str, list[tuple[str, int, _F.Type.ValueType | str, bool]]] = {
-    "Tensor": [("dims", 1, _I64, True), ("data_type", 2, _I32, False), ("float_data", 4, _F32, True),
-               ("name", 8, _STR, False), ("raw_data", 9, _BYTES, False)],
-    "Attribute": [("name", 1, _STR, False), ("i", 3, _I64, False), ("s", 4, _BYTES, False),
-                  ("ints", 8, _I64, True)],
-    "Node": [("input", 1, _STR, True), ("op_type", 4, _STR, False), ("attribute", 5, ".Attribute", True)],
-    "ValueInfo": [("name", 1, _STR, False)],
-    "Graph": [("node", 1, ".Node", True), ("initializer", 5, ".Tensor", True),
-              ("input", 11, ".ValueInfo", True), ("output", 12, ".ValueInfo", True)],
-    "Model": [("graph", 7, ".Graph", False)],
-}  # fmt: skip
+from handler.artifact import loading
+from handler.manifest import Ngrams
+
+_ARRAYS = ("keys", "columns", "idf", "weights", "bias")
 
 
-def _model_class() -> type[Message]:
-    """The ModelProto subset as a protobuf class, built from _SCHEMA (no onnx package in the image)."""
-    package = "sentiment_onnx_subset"
-    file = descriptor_pb2.FileDescriptorProto(name=f"{package}.proto", package=package, syntax="proto2")
-    for message, fields in _SCHEMA.items():
-        proto = file.message_type.add(name=message)
-        for name, number, kind, repeated in fields:
-            field = proto.field.add(
-                name=name, number=number, label=_F.LABEL_REPEATED if repeated else _F.LABEL_OPTIONAL
-            )
-            if isinstance(kind, str):
-                field.type, field.type_name = _MSG, f".{package}{kind}"
-            else:
-                field.type = kind
-    pool = descriptor_pool.DescriptorPool()
-    pool.Add(file)
-    return message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{package}.Model"))
+@dataclass(frozen=True)
+class NgramTables:
+    """ngrams.onnx's parameters as the sparse scorer reads them: every n-gram's int64 key (unigram: its id;
+    bigram (a, b): (a + 1) * vocabulary + b), sorted, with a last key above all of them, and its output
+    column; idf per column, weights [columns, labels] and bias [labels] (float32, as the graph holds them)."""
 
+    vocabulary: int
+    keys: np.ndarray
+    columns: np.ndarray
+    idf: np.ndarray
+    weights: np.ndarray
+    bias: np.ndarray
 
-def _array(tensor) -> np.ndarray:
-    if tensor.data_type != _FLOAT:
-        raise ValueError(f"initializer {tensor.name} is not float32")
-    values = np.frombuffer(tensor.raw_data, np.float32) if tensor.raw_data else np.asarray(tensor.float_data)
-    return values.astype(np.float64).reshape(tuple(tensor.dims))
-
-
-class SparseNgrams:
-    """ngrams.onnx's function over a text's own n-grams: token ids -> logits [labels]."""
-
-    def __init__(self, path: Path, vocabulary: int, labels: int, weight: float) -> None:
-        """Read the graph's parameters.
-
-        Args:
-            path: ngrams.onnx.
-            vocabulary: the tokenizer's vocabulary size (every id is below it: the key of a bigram).
-            labels: the artifact's label count.
-            weight: the blend weight of the manifest.
+    @classmethod
+    def from_onnx(cls, path: Path, vocabulary: int, labels: int) -> NgramTables:
+        """Parse ngrams.onnx (protobuf, imported only here).
 
         Raises:
             ValueError: the file is not export/ngrams.py's graph for `labels` labels.
             OSError: the file cannot be read (protobuf's DecodeError for a corrupt one).
         """
-        # The class is built at run time from _SCHEMA, so its fields are unknown to a type checker.
-        model: Any = _model_class().FromString(Path(path).read_bytes())
-        graph = model.graph
-        inputs = [i.name for i in graph.input]
-        ops = tuple(node.op_type for node in graph.node)
-        tensors = {t.name: t for t in graph.initializer}
-        weights = _array(tensors["weights"]) if "weights" in tensors else None
-        if inputs != ["input_ids"] or ops != GRAPH_OPS or weights is None or weights.shape[1:] != (labels,):
-            raise ValueError(
-                f"not an n-gram model for {labels} labels: inputs {inputs}, ops {list(ops)} (want input_ids "
-                f"-> export/ngrams.py's graph -> logits [1, {labels}])"
-            )
-        attributes = {a.name: a for a in graph.node[0].attribute}
-        if attributes["mode"].s != b"TF" or attributes["max_skip_count"].i != 0:
-            raise ValueError("TfIdfVectorizer must count contiguous n-grams (mode TF, max_skip_count 0)")
-        self.vocabulary = vocabulary
-        self.keys, self.columns = self._index(
-            np.asarray(attributes["pool_int64s"].ints, np.int64),
-            list(attributes["ngram_counts"].ints),
-            np.asarray(attributes["ngram_indexes"].ints, np.int64),
-        )
-        self.idf = _array(tensors["idf"])
-        self.weights = weights
-        self.bias = _array(tensors["bias"])
-        self.weight = weight
+        from handler.ngram_onnx import read_arrays
 
-    def _index(self, pool: np.ndarray, starts: list[int], indexes: np.ndarray) -> tuple[np.ndarray, ...]:
-        """Every n-gram of the pool as one int64 key (unigram: its id; bigram (a, b): (a + 1) * V + b),
-        sorted, with its output column: a text's n-grams are then found by binary search."""
-        if len(starts) > 2 or (starts and starts[0] != 0):
-            raise ValueError(f"only unigrams and bigrams are supported, ngram_counts {starts}")
-        unigrams = starts[1] if len(starts) > 1 else len(pool)
-        bigrams = pool[unigrams:].reshape(-1, 2)
-        keys = np.concatenate([pool[:unigrams], (bigrams[:, 0] + 1) * self.vocabulary + bigrams[:, 1]])
-        order = np.argsort(keys, kind="stable")
-        # A last key above any n-gram's: a binary search then always lands inside the array.
-        return np.append(keys[order], np.iinfo(np.int64).max), np.append(indexes[order], -1)
+        return cls(vocabulary, **read_arrays(path, vocabulary, labels))
+
+    @classmethod
+    def load(cls, path: Path, vocabulary: int, labels: int) -> NgramTables:
+        """Read ngrams.npz as `save` wrote it, for this tokenizer's vocabulary and `labels` labels.
+
+        Raises:
+            ValueError: the file holds other arrays, or tables of another vocabulary or label count.
+            OSError: the file cannot be read (zipfile's BadZipFile for a corrupt one).
+        """
+        with np.load(path, allow_pickle=False) as stored:
+            if sorted(stored.files) != sorted(("vocabulary", *_ARRAYS)):
+                raise ValueError(f"not n-gram tables: arrays {sorted(stored.files)}")
+            tables = cls(int(stored["vocabulary"]), *(stored[name] for name in _ARRAYS))
+        shapes = (tables.keys.shape, tables.columns.shape, tables.weights.shape, tables.bias.shape)
+        want = ((len(tables.keys),), (len(tables.keys),), (len(tables.idf), labels), (labels,))
+        if tables.vocabulary != vocabulary or shapes != want:
+            raise ValueError(
+                f"tables for a vocabulary of {tables.vocabulary} and shapes {list(shapes)}; the artifact "
+                f"has a vocabulary of {vocabulary} and {labels} labels"
+            )
+        return tables
+
+    def save(self, path: Path) -> Path:
+        """Write the tables to `path` (uncompressed .npz: np.load then only reads them)."""
+        arrays = {name: getattr(self, name) for name in _ARRAYS}
+        np.savez(path, vocabulary=np.int64(self.vocabulary), **arrays)
+        return path
+
+
+def read_tables(root: Path, entry: Ngrams, vocabulary: int, labels: int) -> NgramTables:
+    """The tables of the artifact in `root`: its ngrams.npz, or for an artifact built before the build
+    wrote one, parsed from its ngrams.onnx.
+
+    Raises:
+        ArtifactError: the file does not load, or holds another model than the artifact's, naming it.
+    """
+    path = root / (entry.tables or entry.file)
+    with loading(path):
+        if entry.tables is not None:
+            return NgramTables.load(path, vocabulary, labels)
+        return NgramTables.from_onnx(path, vocabulary, labels)
+
+
+class SparseNgrams:
+    """ngrams.onnx's function over a text's own n-grams: token ids -> logits [labels]."""
+
+    def __init__(self, tables: NgramTables, weight: float) -> None:
+        """Args:
+        tables: the model's parameters (`read_tables`).
+        weight: the blend weight of the manifest.
+        """
+        self.vocabulary = tables.vocabulary
+        self.keys, self.columns = tables.keys, tables.columns
+        self.idf = tables.idf.astype(np.float64)  # scored in float64, as before the tables were stored
+        self.weights = tables.weights.astype(np.float64)
+        self.bias = tables.bias.astype(np.float64)
+        self.weight = weight
 
     def text_logits(self, ids: np.ndarray) -> np.ndarray:
         """One text's logits [labels] from its token ids (no special tokens)."""

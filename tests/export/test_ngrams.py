@@ -111,6 +111,7 @@ def fp32_copy(tiny_build, tmp_path: Path) -> Path:
     directory = tmp_path / "fp32"
     shutil.copytree(tiny_build.config.fp32_dir, directory)
     (directory / "ngrams.onnx").unlink()
+    (directory / "ngrams.npz").unlink()
     return directory
 
 
@@ -125,6 +126,7 @@ def test_the_build_ships_no_ngram_model_that_dev_gives_weight_zero(tiny_build, f
     entry, blended = add_ngrams(-1.0, fit, directory, scored(perfect), train)
     assert entry is None
     assert not (directory / "ngrams.onnx").exists()
+    assert not (directory / "ngrams.npz").exists()
     np.testing.assert_array_equal(blended.probabilities, perfect)
 
 
@@ -136,6 +138,8 @@ def test_the_build_weighs_in_ngrams_that_know_what_the_transformer_does_not(tiny
     assert entry.weight > 0
     assert entry.weight_chosen_on_dev
     assert (directory / "ngrams.onnx").is_file()
+    assert entry.tables == "ngrams.npz"
+    assert (directory / "ngrams.npz").is_file()
     assert entry.features == len(fit.vectorizer.vocabulary_)
     assert entry.parity_vs_sklearn.max_abs_diff < 1e-5
     gold = np.asarray(train.labels)
@@ -145,13 +149,15 @@ def test_the_build_weighs_in_ngrams_that_know_what_the_transformer_does_not(tiny
 def test_manifest_records_the_ngram_model_and_what_it_adds(tiny_build):
     entry = tiny_build.manifest["ngrams"]
     assert entry["file"] == "ngrams.onnx"
+    assert entry["tables"] == "ngrams.npz"
     assert entry["weight"] == 0.3
     assert not entry["weight_chosen_on_dev"]
     assert {"accuracy", "f1"} <= set(entry["fp32_without_ngrams"])
     fp32_dir = tiny_build.config.fp32_dir
     fp32_manifest = json.loads((fp32_dir / "manifest.json").read_text())
     assert fp32_manifest["ngrams"] == entry  # the fp32 export blends with the same model
-    assert (fp32_dir / "ngrams.onnx").read_bytes() == (tiny_build.artifact / "ngrams.onnx").read_bytes()
+    for name in ("ngrams.onnx", "ngrams.npz"):
+        assert (fp32_dir / name).read_bytes() == (tiny_build.artifact / name).read_bytes()
 
 
 def test_an_ngram_weight_of_zero_builds_no_ngram_model(make_tiny_config, tiny_base, tmp_path):
@@ -159,5 +165,27 @@ def test_an_ngram_weight_of_zero_builds_no_ngram_model(make_tiny_config, tiny_ba
 
     manifest = build(make_tiny_config(tmp_path, tiny_base, ngram_weight=0.0, epochs=1.0))
     assert manifest.ngrams is None
-    assert "ngrams.onnx" not in manifest.files
-    assert not (tmp_path / "model" / "ngrams.onnx").exists()
+    assert not {"ngrams.onnx", "ngrams.npz"} & set(manifest.files)
+    assert not {"ngrams.onnx", "ngrams.npz"} & {p.name for p in (tmp_path / "model").iterdir()}
+
+
+def test_the_ngram_tables_step_gives_an_older_artifact_the_builds_tables(tiny_artifact, tmp_path, capsys):
+    from export.__main__ import main
+    from handler.artifact import read_manifest
+    from tests.handler.test_ngram_sparse import without_tables
+
+    older = without_tables(tiny_artifact, tmp_path / "older")
+    assert main(["ngram-tables", "--model", str(older)]) == 0
+    built, added = read_manifest(tiny_artifact), read_manifest(older)
+    assert added.model_id == built.model_id  # the model is the same; only its tables were added
+    npz_sha = {"files": {"ngrams.npz": {"sha256"}}}  # np.savez stamps the time into the zip
+    assert added.model_dump(exclude=npz_sha) == built.model_dump(exclude=npz_sha)
+    with np.load(older / "ngrams.npz") as written, np.load(tiny_artifact / "ngrams.npz") as by_the_build:
+        for name in ("keys", "columns", "idf", "weights", "bias"):
+            np.testing.assert_array_equal(written[name], by_the_build[name], err_msg=name)
+    again = (older / "manifest.json").read_bytes()
+    assert main(["ngram-tables", "--model", str(older)]) == 0
+    assert (older / "manifest.json").read_bytes() == again  # tables already there: left as it is
+    assert main(["ngram-tables", "--model", str(tmp_path / "none")]) == 2
+    refusal = capsys.readouterr().err.strip().splitlines()[-1]
+    assert refusal.startswith(f"error: no model in {tmp_path / 'none'}")

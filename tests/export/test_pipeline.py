@@ -36,6 +36,7 @@ def test_artifact_holds_exactly_the_contract_files(tiny_artifact):
         "config.json",
         "manifest.json",
         "model.onnx",
+        "ngrams.npz",
         "ngrams.onnx",
         "tokenizer.json",
     ]
@@ -47,7 +48,13 @@ def test_artifact_is_readable_by_other_users(tiny_artifact):
 
 def test_manifest_lists_every_shipped_file_with_its_sha256_and_size(tiny_artifact):
     manifest = json.loads((tiny_artifact / "manifest.json").read_text())
-    assert sorted(manifest["files"]) == ["config.json", "model.onnx", "ngrams.onnx", "tokenizer.json"]
+    assert sorted(manifest["files"]) == [
+        "config.json",
+        "model.onnx",
+        "ngrams.npz",
+        "ngrams.onnx",
+        "tokenizer.json",
+    ]
     for name, entry in manifest["files"].items():
         assert entry["sha256"] == sha256(tiny_artifact / name)
         assert entry["bytes"] == (tiny_artifact / name).stat().st_size

@@ -121,6 +121,10 @@ BROKEN: dict[str, tuple[Change, str]] = {
         setter("ngrams", "file", value="other.onnx"),
         r"ngrams\.file must name a file listed under files, got 'other\.onnx'$",
     ),
+    "ngrams.tables unlisted": (
+        setter("ngrams", "tables", value="other.npz"),
+        r"ngrams\.tables must name a file listed under files, got 'other\.npz'$",
+    ),
     "model.onnx unlisted": (lambda m: m["files"].pop("model.onnx"), r"files must list model\.onnx$"),
 }
 

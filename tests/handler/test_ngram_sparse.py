@@ -1,5 +1,6 @@
 """The handler's sparse n-gram scoring (handler/ngrams.py) against onnxruntime running ngrams.onnx itself, and
-the whole text's token ids read back from the windows (one tokenization serves both models)."""
+the whole text's token ids read back from the windows (one tokenization serves both models). The tables it
+serves come from ngrams.npz; an artifact built before it is read from ngrams.onnx."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from tokenizers import Tokenizer
 from handler.errors import ArtifactError
 from handler.inference import Classifier
 from handler.ngram_reference import NgramModel, ngram_ids, ngram_tokenizer
-from handler.ngrams import SparseNgrams
+from handler.ngrams import NgramTables, SparseNgrams
 from handler.sessions import onnx_session
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
@@ -89,14 +90,25 @@ def test_sparse_scoring_equals_the_onnx_graph_on_a_model_fitted_on_amazon_review
     ngrams.write_onnx(fit, 2, tmp_path / "ngrams.onnx")
     texts = reviews() + EDGE_TEXTS
     tokenizer = Tokenizer.from_file(str(tiny_base / "tokenizer.json"))
-    sparse = SparseNgrams(tmp_path / "ngrams.onnx", tokenizer.get_vocab_size(), 2, 0.3)
+    sparse = SparseNgrams(NgramTables.from_onnx(tmp_path / "ngrams.onnx", tokenizer.get_vocab_size(), 2), 0.3)
     feeds = [{"input_ids": np.asarray(ids).reshape(1, -1)} for ids in ngram_ids(fit.tokenizer, texts)]
     assert np.abs(sparse.logits(feeds) - onnx_logits(tmp_path, tokenizer, texts)).max() < ATOL
 
 
+def without_tables(artifact: Path, target: Path) -> Path:
+    """A copy of `artifact` as the build wrote it before ngrams.npz: no file, no `tables` in the manifest."""
+    shutil.copytree(artifact, target)
+    (target / "ngrams.npz").unlink()
+    manifest = json.loads((target / "manifest.json").read_text())
+    del manifest["files"]["ngrams.npz"], manifest["ngrams"]["tables"]
+    (target / "manifest.json").write_text(json.dumps(manifest))
+    return target
+
+
 def test_a_graph_that_computes_something_else_is_refused_at_init(tiny_artifact, tmp_path):
-    broken = tmp_path / "model"
-    shutil.copytree(tiny_artifact, broken)
+    """When the handler parses ngrams.onnx: an artifact built before ngrams.npz (the build parses it the same
+    way to write ngrams.npz, so it refuses such a graph too)."""
+    broken = without_tables(tiny_artifact, tmp_path / "model")
     graph = onnx.load(str(broken / "ngrams.onnx"))
     log = next(node for node in graph.graph.node if node.op_type == "Log")
     log.op_type = "Sqrt"  # still a valid graph of the same shape: only the term frequency differs
@@ -105,4 +117,54 @@ def test_a_graph_that_computes_something_else_is_refused_at_init(tiny_artifact, 
     manifest["files"]["ngrams.onnx"]["bytes"] = (broken / "ngrams.onnx").stat().st_size
     (broken / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ArtifactError, match=r"ngrams\.onnx: not an n-gram model for 2 labels: .*'Sqrt'"):
+        Classifier.from_dir(broken)
+
+
+def test_the_served_tables_are_the_onnx_graphs_own(classifier, tiny_artifact):
+    vocabulary = classifier.tokenizer.get_vocab_size()
+    served = NgramTables.load(tiny_artifact / "ngrams.npz", vocabulary, 2)
+    parsed = NgramTables.from_onnx(tiny_artifact / "ngrams.onnx", vocabulary, 2)
+    assert served.vocabulary == parsed.vocabulary == vocabulary
+    for name in ("keys", "columns", "idf", "weights", "bias"):
+        stored, graph = getattr(served, name), getattr(parsed, name)
+        assert stored.dtype == graph.dtype, name
+        np.testing.assert_array_equal(stored, graph, err_msg=name)
+
+
+def test_an_artifact_built_before_the_tables_answers_the_same(classifier, tiny_artifact, tmp_path):
+    older = Classifier.from_dir(without_tables(tiny_artifact, tmp_path / "older"), threads=1)
+    texts = reviews() + EDGE_TEXTS
+    assert older.model_id == classifier.model_id
+    np.testing.assert_array_equal(
+        older.probabilities(older.encode(texts)), classifier.probabilities(classifier.encode(texts))
+    )
+
+
+def tables_replaced(artifact: Path, target: Path, content: bytes) -> Path:
+    """A copy of `artifact` whose ngrams.npz is `content`, its size in the manifest: only loading fails."""
+    shutil.copytree(artifact, target)
+    (target / "ngrams.npz").write_bytes(content)
+    manifest = json.loads((target / "manifest.json").read_text())
+    manifest["files"]["ngrams.npz"]["bytes"] = len(content)
+    (target / "manifest.json").write_text(json.dumps(manifest))
+    return target
+
+
+def test_tables_of_another_model_are_refused_at_init_in_one_line(tiny_artifact, tmp_path):
+    tokenizer = Tokenizer.from_file(str(tiny_artifact / "tokenizer.json"))
+    other = NgramTables.load(tiny_artifact / "ngrams.npz", tokenizer.get_vocab_size(), 2)
+    other = replace(other, weights=np.hstack([other.weights, other.weights]), bias=np.zeros(4, np.float32))
+    four = other.save(tmp_path / "four-labels.npz").read_bytes()
+    broken = tables_replaced(tiny_artifact, tmp_path / "model", four)
+    refusal = r"ngrams\.npz: tables for a vocabulary of \d+ and shapes .*, 4\).* and 2 labels$"
+    with pytest.raises(ArtifactError, match=refusal):
+        Classifier.from_dir(broken)
+
+
+def test_a_corrupt_onnx_graph_of_an_artifact_without_tables_is_refused_in_one_line(tiny_artifact, tmp_path):
+    """The served tables' corrupt file: tests/handler/test_inference.py."""
+    broken = without_tables(tiny_artifact, tmp_path / "model")
+    size = (broken / "ngrams.onnx").stat().st_size
+    (broken / "ngrams.onnx").write_bytes(bytes(range(256)) * (size // 256) + bytes(size % 256))
+    with pytest.raises(ArtifactError, match=r"^cannot load .*ngrams\.onnx: [^\n]+$"):
         Classifier.from_dir(broken)
