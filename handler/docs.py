@@ -30,6 +30,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from handler.inference import Classifier
 from handler.models import PredictRequest
 from handler.service import get_classifier, respond
+from handler.settings import get_settings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.models import Example, OpenAPI, Reference
@@ -37,19 +38,11 @@ if TYPE_CHECKING:
 PATHS = frozenset({"/swagger", "/openapi.json"})
 TITLE, VERSION = "Sentiment API", "1.0.0"
 JSON = "application/json"
-# POST /predict's example requests by name; the answers to them are the served model's (predict_examples).
-# The batch comes first, since Swagger shows the first example: every label's probability, the model's labels.
-_REVIEWS = (
+# POST /predict's example reviews; the answers to them are the served model's (predict_examples).
+REVIEWS = (
     "Crisp screen, great battery. Worth every penny.",
     "Stopped working after a week, and support never answered.",
 )
-EXAMPLE_REQUESTS: dict[str, tuple[str, dict[str, Any]]] = {
-    "batch_all_scores": (
-        "A batch, with every label's probability",
-        {"texts": list(_REVIEWS), "all_scores": True},
-    ),
-    "one_review": ("One review", {"text": _REVIEWS[0]}),
-}
 
 
 def _describe(classifier: Classifier) -> str:
@@ -64,6 +57,18 @@ def _describe(classifier: Classifier) -> str:
     )
 
 
+def example_requests() -> dict[str, tuple[str, dict[str, Any]]]:
+    """(summary, body) of each example request by name, within this deployment's text limits (so within
+    its window budget too: it is at least max_texts, and a short review is one window). The batch comes
+    first, since Swagger shows the first example: every label's probability, the model's labels."""
+    settings = get_settings()
+    texts = [review[: settings.max_text_chars] for review in REVIEWS][: settings.max_texts]
+    return {
+        "batch_all_scores": ("A batch, with every label's probability", {"texts": texts, "all_scores": True}),
+        "one_review": ("One review", {"text": texts[0]}),
+    }
+
+
 @cache
 def predict_examples() -> tuple[dict[str, Example | Reference], dict[str, Example | Reference]]:
     """POST /predict's example requests and the served model's answers to them (what it sends), by name.
@@ -76,10 +81,11 @@ def predict_examples() -> tuple[dict[str, Example | Reference], dict[str, Exampl
     classifier = get_classifier()
     requests: dict[str, Example | Reference] = {}
     answers: dict[str, Example | Reference] = {}
-    for name, (summary, body) in EXAMPLE_REQUESTS.items():
+    for name, (summary, body) in example_requests().items():
         request = PredictRequest.model_validate(body)
-        predictions = classifier.classify(request.items)
-        answer = respond(predictions, classifier.model_id, all_scores=request.all_scores)
+        answer = respond(
+            classifier.classify(request.items), classifier.model_id, all_scores=request.all_scores
+        )
         requests[name] = Example(summary=summary, value=body)
         answers[name] = Example(summary=summary, value=answer.model_dump(mode="json"))
     return requests, answers

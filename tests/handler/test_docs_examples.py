@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import urllib3
 
-from handler.docs import EXAMPLE_REQUESTS
+from handler.docs import REVIEWS, example_requests
 from local.emulator import HANDLER, handler_env, running_function
 from local.front import serving_front
 from tests.export import standins
@@ -75,8 +75,9 @@ def predict_media(url: str) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def test_the_examples_are_what_predict_answers(served: Served) -> None:
     body, answer = predict_media(served.url)
-    assert list(body["examples"]) == list(answer["examples"]) == list(EXAMPLE_REQUESTS)
-    for name, (summary, request) in EXAMPLE_REQUESTS.items():
+    requests = example_requests()  # this process has the served deployment's limits: the defaults
+    assert list(body["examples"]) == list(answer["examples"]) == list(requests)
+    for name, (summary, request) in requests.items():
         assert body["examples"][name] == {"summary": summary, "value": request}
         response = http.request("POST", f"{served.url}/predict", json=request)
         assert response.status == 200, response.data
@@ -100,6 +101,25 @@ def test_the_examples_show_the_model_labels(served: Served) -> None:
         for prediction in example["value"]["predictions"]:
             assert prediction["label"] in served.labels
             assert ("labels" in prediction) is (served.threshold is not None)
+
+
+def test_the_examples_keep_to_the_deployments_limits(tiny_artifact: Path, tmp_path: Path) -> None:
+    """With one text a request and 20 characters a text, the examples are cut to fit: every example is a
+    request the deployment answers, and the answer shown is its answer."""
+    env = handler_env(tiny_artifact, SENTIMENT_MAX_TEXTS="1", SENTIMENT_MAX_TEXT_CHARS="20")
+    with (
+        (tmp_path / "emulator.log").open("w") as log,
+        running_function(HANDLER, env=env, stdout=log) as function,
+        serving_front(function.url) as url,
+    ):
+        body, answer = predict_media(url)
+        assert [example["value"] for example in body["examples"].values()] == [
+            {"texts": [REVIEWS[0][:20]], "all_scores": True},
+            {"text": REVIEWS[0][:20]},
+        ]
+        for name, example in body["examples"].items():
+            response = http.request("POST", f"{url}/predict", json=example["value"])
+            assert (response.status, json.loads(response.data)) == (200, answer["examples"][name]["value"])
 
 
 @pytest.fixture(scope="session")
@@ -133,9 +153,7 @@ def test_the_swagger_page_shows_them_in_chromium(served: Served, chromium: str, 
     assert "Resolver error" not in text
     request_at, response_at = text.index("Request body"), text.index("Responses")
     # The first example, the batch, is the one shown: both reviews, then every label's probability.
-    assert all(
-        review in text[request_at:response_at] for review in EXAMPLE_REQUESTS["batch_all_scores"][1]["texts"]
-    )
+    assert all(review in text[request_at:response_at] for review in REVIEWS)
     shown = text[response_at:]
     assert all(f'"{label}": ' in shown for label in served.labels)
     assert ('"labels": [' in shown) is (served.threshold is not None)
