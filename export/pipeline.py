@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from export import artifacts, gate, onnx_export, quantize
+from export import artifacts, fusion, gate, onnx_export, quantize
 from export.blending import fit_ngrams
 from export.config import ExportConfig
 from export.corpus import Data, load_data
@@ -154,8 +154,9 @@ def export_fp32(serving: Serving, directory: Path, probe: Probe, atol: float) ->
 def quantize_int8(
     fp32_dir: Path, directory: Path, scheme: str, serving: Serving, probe: Probe
 ) -> onnx_export.Parity:
-    """The int8 model quantized from the fp32 export and compared with PyTorch, and its serving files."""
-    model = quantize.quantize(fp32_dir / MODEL_FILE, directory / MODEL_FILE, scheme)
+    """The int8 model quantized from the fp32 export, fused as served (export/fusion.py) and compared with
+    PyTorch, and its serving files: the parity check and the gate judge the file the handler loads."""
+    model = fusion.fuse(quantize.quantize(fp32_dir / MODEL_FILE, directory / MODEL_FILE, scheme))
     parity = probe.parity(model, None)
     write_artifact_files(serving, directory, model)
     return parity
@@ -225,7 +226,7 @@ def publish_int8(
                 shutil.copyfile(fp32.directory / name, directory / name)
         fields = fp32.manifest.model_dump(exclude={"quantization", "files", "created"})
         fields |= {
-            "quantization": quantize.describe(scheme),
+            "quantization": quantize.describe(scheme) | {"graph_optimization": fusion.LEVEL},
             "files": artifacts.file_entries(directory, fp32.manifest.files),
         }
         ungated = Manifest(**fields, created=artifacts.created())

@@ -9,7 +9,9 @@ from typing import Any
 
 import onnx
 
-INTEGER_OPS = frozenset({"MatMulInteger", "DynamicQuantizeLinear", "ConvInteger", "DynamicQuantizeMatMul"})
+INTEGER_OPS = frozenset(
+    {"MatMulInteger", "DynamicQuantizeLinear", "ConvInteger", "DynamicQuantizeMatMul", "MatMulIntegerToFloat"}
+)
 
 # (weights dtype, reduce_range). Activations are uint8 in every dynamic scheme.
 # - s8-reduce-range (default): s8 weights in 7 bits. x86 CPUs without VNNI (Lambda x86_64: AVX2, no AVX-512)

@@ -133,6 +133,8 @@ class Quantization(Record):
     reduce_range: bool
     weights_symmetric: bool
     operators: list[str]
+    # ORT's optimisation level saved into model.onnx at build time (export/fusion.py); None: built before.
+    graph_optimization: Literal["extended"] | None = None
 
 
 class Source(Record):
