@@ -14,6 +14,7 @@ Modes:
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 import time
@@ -63,6 +64,9 @@ def init(events: dict) -> dict[str, float]:
     """Each stage of what Lambda's init runs, in the order handler.app runs it, then one request."""
     stages: dict[str, float] = {}
     at = START
+    # handler/app.py pauses the cyclic collector before its first import and resumes it at the end of its
+    # init; these stages import its parts before it, so the pause starts here, where it would start there.
+    gc.disable()
     import handler.inference
 
     at = _lap(stages, "libraries_ms", at)

@@ -19,7 +19,7 @@ from handler.settings import Settings, lambda_threads
 REPO = Path(__file__).parents[2]
 # Import the app (model loaded), answer one request, report what was imported and the tracer's provider.
 PROBE = """
-import json, sys
+import gc, json, sys
 import handler.app as app
 from handler.observability import tracer
 from tests.handler.conftest import FakeContext
@@ -30,6 +30,7 @@ print(json.dumps({
     "answered": bool(answer["predictions"]),
     "provider": type(tracer.provider).__module__,
     "modules": sorted(m for m in sys.modules if m.split(".")[0] in NOT_AT_INIT),
+    "gc": [gc.isenabled(), gc.get_freeze_count() > 0],
 }))
 """
 
@@ -52,7 +53,33 @@ def test_init_imports_no_xray_sdk_nor_protobuf_and_still_answers(tiny_artifact):
     run = probe(tiny_artifact)
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout.splitlines()[-1])
-    assert report == {"answered": True, "provider": "handler.observability", "modules": []}
+    assert report == {
+        "answered": True,
+        "provider": "handler.observability",
+        "modules": [],
+        "gc": [True, True],  # the collector back on after init, init's objects frozen
+    }
+
+
+def test_init_runs_without_the_cyclic_collector_and_leaves_it_on_with_inits_objects_frozen(tiny_artifact):
+    """handler/app.py pauses the collector for the init (its passes cost CPU; init leaves a few hundred
+    objects in cycles) and resumes it with everything init made frozen, so no later collection scans it."""
+    code = (
+        "import gc\ngc.callbacks.append(lambda phase, info: print(phase, flush=True))\n"
+        "import handler.app\nprint('ready', flush=True)"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO,
+        env={**os.environ, "MODEL_DIR": str(tiny_artifact), "POWERTOOLS_SERVICE_NAME": "sentiment-test"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    init, ready, _ = run.stdout.partition("ready")
+    assert ready
+    assert init.split() == []  # no collection started during init
 
 
 def test_subsegments_are_opt_in_through_the_xray_sdk(tiny_artifact):
