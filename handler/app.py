@@ -21,7 +21,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from handler import batch, direct, docs, error_mapping
 from handler.body import json_resolver
 from handler.envelopes import HttpEvent, RestEvent, checked
-from handler.observability import logger, metrics, tracer
+from handler.observability import capture_lambda_handler, logger, metrics
 from handler.routes import router
 from handler.service import get_classifier
 from handler.settings import get_settings
@@ -71,7 +71,7 @@ def _entry_for(event: Any) -> Callable[[Any, LambdaContext], Answer]:
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics(capture_cold_start_metric=True)
-@tracer.capture_lambda_handler(capture_response=False)
+@capture_lambda_handler
 def lambda_handler(event: Any, context: LambdaContext) -> Answer:
     return _entry_for(event)(event, context)
 

@@ -163,12 +163,14 @@ def test_front_serves_swagger_ui(front):
     assert b"SwaggerUIBundle" in response.data
 
 
-def test_tracing_wraps_tokenize_and_inference(tiny_artifact, tmp_path):
+def test_tracing_wraps_the_handler_tokenize_and_inference(tiny_artifact, tmp_path):
     # Subsegments are opt-in; with no X-Ray daemon the SDK discards each one by name: proof they were opened.
+    # Without the opt-in the handler is not wrapped at all (handler/observability.capture_lambda_handler).
     env = handler_env(tiny_artifact, POWERTOOLS_TRACE_DISABLED="false", SENTIMENT_TRACE_SUBSEGMENTS="true")
     log_path = tmp_path / "emulator.log"
     with log_path.open("w") as log, running_function(HANDLER, env=env, stdout=log) as fn:
         assert fn.invoke({"texts": ["fine"]})["predictions"]
     text = log_path.read_text()
+    assert "Subsegment ## lambda_handler discarded" in text
     assert "Subsegment ## tokenize discarded" in text
     assert "Subsegment ## inference discarded" in text
