@@ -64,6 +64,9 @@ class Classifier:
         self.session = session
         self.ngrams = ngrams
         self.manifest = manifest
+        # `name@sha12` of the weights that answer, as every answer names them: `Manifest.model_id` hashes
+        # on each call, so it is read once here.
+        self.model_id: str = manifest.model_id
         self.labels: tuple[str, ...] = tuple(labels)
         self.max_windows = manifest.max_windows
         self.multi_label, self.threshold = manifest.multi_label, manifest.decision_threshold
@@ -98,11 +101,6 @@ class Classifier:
             ngrams = SparseNgrams(tables, manifest.ngrams.weight)
         return cls(tokenizer, session, manifest, labels, ngrams)
 
-    @property
-    def model_id(self) -> str:
-        """`name@sha12` of the weights that answer (`Manifest.model_id`)."""
-        return self.manifest.model_id
-
     def encode(self, texts: Sequence[str]) -> Windows:
         """Tokenize texts into windows (the tokenize step): `Windowing.encode`."""
         return self.windowing.encode(texts)
@@ -131,16 +129,20 @@ class Classifier:
     def predict(self, windows: Windows) -> list[Prediction]:
         """Turn encoded windows into one Prediction per text (the inference step)."""
         probs = self.probabilities(windows)
+        # Whole-array calls, then Python values: numpy calls per row cost more than the rows' arithmetic
+        # (the same floats: argmax's index picks the row's maximum, NaN first as numpy's max does).
+        best = probs.argmax(axis=1).tolist()
+        rows = zip(probs.tolist(), best, windows.counts.tolist(), windows.truncated.tolist(), strict=True)
         return [
             Prediction(
-                label=self.labels[int(row.argmax())],
-                score=float(row.max()),
-                scores={label: float(p) for label, p in zip(self.labels, row, strict=True)},
-                windows=int(count),
-                truncated=bool(cut),
-                labels=self.over_threshold(row) if self.multi_label else None,
+                label=self.labels[k],
+                score=values[k],
+                scores=dict(zip(self.labels, values, strict=True)),
+                windows=count,
+                truncated=cut,
+                labels=self.over_threshold(probs[i]) if self.multi_label else None,
             )
-            for row, count, cut in zip(probs, windows.counts, windows.truncated, strict=True)
+            for i, (values, k, count, cut) in enumerate(rows)
         ]
 
     def over_threshold(self, row: np.ndarray) -> tuple[str, ...]:
