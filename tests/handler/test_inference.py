@@ -109,6 +109,22 @@ def test_artifact_without_an_ngram_model_serves_the_windows_alone(tiny_artifact,
     np.testing.assert_array_equal(classifier.probabilities(windows), classifier.window_probabilities(windows))
 
 
+def test_each_prediction_reads_its_texts_probabilities(classifier):
+    """label: the most probable; score: its probability; scores: every label's, as probabilities() gives
+    them (to the bit); windows and truncated: the text's own. Texts that get each label, so a prediction
+    that took another row's or another label's number would show."""
+    texts = ["Lovely kettle, boils fast and quiet.", "Broke at once, a waste of money.", LONG, "ok"] * 4
+    windows = classifier.encode(texts)
+    rows = classifier.probabilities(windows)
+    predictions = classifier.predict(windows)
+    assert {p.label for p in predictions} == set(classifier.labels)
+    for prediction, row, count, cut in zip(predictions, rows, windows.counts, windows.truncated, strict=True):
+        assert prediction.label == classifier.labels[int(row.argmax())]
+        assert prediction.score == row.max()
+        assert prediction.scores == dict(zip(classifier.labels, row.tolist(), strict=True))
+        assert (prediction.windows, prediction.truncated) == (count, cut)
+
+
 def test_a_texts_answer_does_not_depend_on_the_rest_of_the_request(classifier):
     # Dynamic int8 scales activations per tensor: scored in a padded batch, "great" would share its scale
     # with LONG's windows and the padding, and come out with other probabilities than alone.
