@@ -64,9 +64,16 @@ def test_init_imports_no_xray_sdk_nor_protobuf_and_still_answers(tiny_artifact):
 def test_init_runs_without_the_cyclic_collector_and_leaves_it_on_with_inits_objects_frozen(tiny_artifact):
     """handler/app.py pauses the collector for the init (its passes cost CPU; init leaves a few hundred
     objects in cycles) and resumes it with everything init made frozen, so no later collection scans it."""
+    # Collections while handler/app.py's code runs (not while Python compiles it, before its first line).
     code = (
-        "import gc\ngc.callbacks.append(lambda phase, info: print(phase, flush=True))\n"
-        "import handler.app\nprint('ready', flush=True)"
+        "import gc, sys\n"
+        "def seen(phase, info):\n"
+        "    frame = sys._getframe()\n"
+        "    while frame and not frame.f_code.co_filename.endswith('handler/app.py'):\n"
+        "        frame = frame.f_back\n"
+        "    if frame:\n"
+        "        print(phase, flush=True)\n"
+        "gc.callbacks.append(seen)\nimport handler.app\nprint('ready', flush=True)"
     )
     run = subprocess.run(
         [sys.executable, "-c", code],
