@@ -89,6 +89,10 @@ def test_a_budget_below_the_models_max_windows_fails_at_init(tiny_artifact, monk
     try:
         with pytest.raises(ArtifactError, match=r"WINDOWS \(1\) is below the model's max_windows"):
             service.get_classifier()
-    finally:
+    finally:  # leave the caches as the app fixture made them (the tiny artifact, default limits), so a
+        # test run after this one, in any order, finds the model it expects rather than an empty cache
+        monkeypatch.delenv("SENTIMENT_MAX_TEXTS")
+        monkeypatch.delenv("SENTIMENT_MAX_REQUEST_WINDOWS")
         get_settings.cache_clear()
         service.get_classifier.cache_clear()
+        service.get_classifier()
