@@ -1,7 +1,8 @@
 """Powertools logger, tracer and metrics singletons, shared by every handler module.
 
 Service name and metrics namespace come from POWERTOOLS_SERVICE_NAME and POWERTOOLS_METRICS_NAMESPACE
-(set by the CDK stack and by `make serve`), never from code.
+(set by the CDK stack and by `make serve`); where they are unset, the stack's defaults (handler/settings.py)
+stand in, since Powertools refuses to flush metrics without a namespace and every request would then fail.
 
 Tracing: the function runs with X-Ray active tracing, so Lambda records every invocation's segments
 (initialization, invocation, overhead) with no SDK in the function. Powertools' Tracer adds subsegments
@@ -23,6 +24,8 @@ from typing import Any, TypeVar
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.shared.functions import strtobool
 from aws_lambda_powertools.tracing.base import BaseProvider, BaseSegment
+
+from handler.settings import METRICS_NAMESPACE, SERVICE_NAME
 
 TRACE_SUBSEGMENTS_ENV = "SENTIMENT_TRACE_SUBSEGMENTS"
 
@@ -91,9 +94,12 @@ def make_tracer() -> Tracer:
     return Tracer(provider=LambdaSegmentsOnly(), disabled=False, auto_patch=False)
 
 
-logger = Logger()
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or SERVICE_NAME)
 tracer = make_tracer()
-metrics = Metrics()
+metrics = Metrics(
+    namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or METRICS_NAMESPACE,
+    service=os.environ.get("POWERTOOLS_SERVICE_NAME") or SERVICE_NAME,
+)
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 

@@ -27,7 +27,7 @@ BUILT_MODEL_DIR = BUILD_DIR / "model"
 # longest text of the default artifact, which the stack sizes a bulk batch's worst row by.
 DEFAULT_MAX_WINDOWS = 8
 # The Powertools names the stack sets (POWERTOOLS_SERVICE_NAME / _METRICS_NAMESPACE) and the local
-# emulator copies; the handler itself reads them from the environment, as Powertools does.
+# emulator copies; the handler reads them from the environment, as Powertools does, these where unset.
 SERVICE_NAME = "sentiment-api"
 METRICS_NAMESPACE = "SentimentApi"
 
