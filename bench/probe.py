@@ -111,7 +111,7 @@ def warm(events: dict) -> dict[str, dict]:
     """Per request: tokenize, transformer, n-grams, floor (all of them) and the handler, warm."""
     import handler.app
     from bench.floor import Floor
-    from bench.timing import measure
+    from bench.timing import measure_together
 
     served = handler.app.get_classifier()
     repeat = int(events.pop("repeat"))
@@ -131,14 +131,13 @@ def warm(events: dict) -> dict[str, dict]:
             warmup, times = 0, 1
         else:
             warmup, times = 1, repeat if len(texts) == 1 else 3
+        # in the same rounds: the floor / handler ratio is not moved by load changing between series
+        timed = {name: call for name, call in calls.items() if call is not None}
+        series = measure_together(timed, len(texts), warmup, times)
         measured[shape] = {
             "texts": len(texts),
             "windows": int(windows.counts.sum()),
-            **{
-                name: measure(call, len(texts), warmup, times).summary()
-                for name, call in calls.items()
-                if call is not None
-            },
+            **{name: one.summary() for name, one in series.items()},
         }
     return measured
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -43,11 +43,25 @@ def measure(call: Callable[[], object], items: int, warmup: int, repeat: int) ->
         warmup: untimed calls first (lazy allocations, caches, branch predictors).
         repeat: timed calls.
     """
+    return measure_together({"call": call}, items, warmup, repeat)["call"]
+
+
+def measure_together(
+    calls: Mapping[str, Callable[[], object]], items: int, warmup: int, repeat: int
+) -> dict[str, Series]:
+    """`measure` for several calls in the same rounds: each round runs every call once, in turn.
+
+    Series run one after the other meet different load on a shared machine, which moves their ratio (the
+    floor and the handler read 1.01x to 1.26x on one tree); in the same rounds, a change of load falls on
+    every call alike.
+    """
     for _ in range(warmup):
-        call()
-    samples = []
+        for call in calls.values():
+            call()
+    samples: dict[str, list[float]] = {name: [] for name in calls}
     for _ in range(repeat):
-        start = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - start) * 1000)
-    return Series(items=items, samples_ms=samples)
+        for name, call in calls.items():
+            start = time.perf_counter()
+            call()
+            samples[name].append((time.perf_counter() - start) * 1000)
+    return {name: Series(items=items, samples_ms=times) for name, times in samples.items()}

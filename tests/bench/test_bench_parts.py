@@ -68,3 +68,15 @@ def test_a_model_swapped_in_during_the_run_is_refused(tiny_artifact, tmp_path, c
     else:
         with pytest.raises(BenchError, match="was rebuilt during the benchmark"):
             _check_unchanged(model_dir, served)
+
+
+def test_calls_measured_together_take_turns_in_every_round():
+    """The floor and the handler are timed in the same rounds, so load that changes during a run falls on
+    both alike (series one after the other moved their ratio from 1.01x to 1.26x on one tree)."""
+    from bench.timing import measure_together
+
+    order: list[str] = []
+    series = measure_together({name: lambda name=name: order.append(name) for name in "ab"}, 3, 1, 2)
+    assert order == ["a", "b"] * 3  # one warm-up round, then two timed ones
+    shapes = {name: (one.items, len(one.samples_ms)) for name, one in series.items()}
+    assert shapes == {"a": (3, 2), "b": (3, 2)}
