@@ -94,12 +94,11 @@ def make_tracer() -> Tracer:
     return Tracer(provider=LambdaSegmentsOnly(), disabled=False, auto_patch=False)
 
 
-logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or SERVICE_NAME)
+_SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or SERVICE_NAME
+_NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or METRICS_NAMESPACE
+logger = Logger(service=_SERVICE)
 tracer = make_tracer()
-metrics = Metrics(
-    namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or METRICS_NAMESPACE,
-    service=os.environ.get("POWERTOOLS_SERVICE_NAME") or SERVICE_NAME,
-)
+metrics = Metrics(namespace=_NAMESPACE, service=_SERVICE)
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
