@@ -77,7 +77,15 @@ def test_a_timeout_no_memory_size_can_meet_is_refused():
 
 
 def test_a_bulk_row_is_priced_at_the_default_builds_windows_per_text():
-    assert ExportConfig.model_fields["max_windows"].default == DEFAULT_MAX_WINDOWS
+    """The stack refuses, with bulk on, exactly the memory sizes too small for a batch of rows each as long
+    as a default build reads (ExportConfig's max_windows: the two sides must not drift)."""
+    batch = settings(bulk="true").bulk_batch_size
+    rows = ExportConfig().max_windows
+    least = smallest_memory_mb(settings().timeout_s, batch * rows, batch)
+    assert least is not None
+    with pytest.raises(SettingsError):
+        settings(bulk="true", memoryMb=str(least - 1))
+    assert settings(bulk="true", memoryMb=str(least)).memory_mb == least
 
 
 def test_the_docs_state_the_sizes_the_stack_computes():
