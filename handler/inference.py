@@ -64,14 +64,16 @@ class Classifier:
         self.session = session
         self.ngrams = ngrams
         self.manifest = manifest
-        # `name@sha12` of the weights that answer, as every answer names them: `Manifest.model_id` hashes
-        # on each call, so it is read once here.
-        self.model_id: str = manifest.model_id
         self.labels: tuple[str, ...] = tuple(labels)
         self.max_windows = manifest.max_windows
         self.multi_label, self.threshold = manifest.multi_label, manifest.decision_threshold
         inputs = [i.name for i in session.get_inputs()]
         self.windowing = Windowing(tokenizer, inputs, self.max_windows, ngram_ids=ngrams is not None)
+
+    @property
+    def model_id(self) -> str:
+        """`name@sha12` of the weights that answer, as every answer names them (the manifest's)."""
+        return self.manifest.model_id
 
     @classmethod
     def from_dir(

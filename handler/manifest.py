@@ -10,6 +10,7 @@ to add it here first. A key the writer left out stays out when the model is writ
 from __future__ import annotations
 
 import hashlib
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -210,9 +211,9 @@ class Manifest(Record):
         """The probability a label needs to be answered: the threshold, or 0.5 (single-label)."""
         return self.threshold if self.threshold is not None else 0.5
 
-    @property
+    @cached_property
     def model_id(self) -> str:
-        """`name@sha12`: tells a caller exactly which weights answered.
+        """`name@sha12`: tells a caller exactly which weights answered (hashed once: every answer names it).
 
         The sha256 of model.onnx; with an n-gram model, the sha256 of both files' sha256s and the blend
         weight, so that a change to any of the three changes the id.
