@@ -99,7 +99,8 @@ def cost_model(worst: dict, settings: Settings, max_windows: int, timeout_s: int
 
 
 def speed(model_dir: Path, checkpoint_dir: Path, inputs: Inputs, times: int, repeat: int) -> dict:
-    """Cold-start breakdown (ours, the bare libraries, the peer), warm stages and the worst request.
+    """Cold-start breakdown (ours, the bare libraries, the floor the project's rules set, the peer), warm
+    stages and the worst request.
 
     Args:
         times: fresh processes per cold-start measurement.
@@ -116,12 +117,21 @@ def speed(model_dir: Path, checkpoint_dir: Path, inputs: Inputs, times: int, rep
     with tempfile.TemporaryDirectory() as scratch, pinned(ONE_CPU):
         path = Path(scratch, "events.json")
         path.write_text(json.dumps({**events, "repeat": repeat}), encoding="utf-8")
-        bare = [_probe("bare", model_dir, path, env) for _ in range(times)]
-        init = [_probe("init", model_dir, path, env) for _ in range(times)]
-        peer = [_probe("peer", checkpoint_dir.resolve(), path, env) for _ in range(times)]
+        targets = {"bare": model_dir, "required": model_dir, "init": model_dir}
+        targets["peer"] = checkpoint_dir.resolve()
+        cold: dict[str, list[dict]] = {mode: [] for mode in targets}
+        for _ in range(times):  # interleaved: load that changes during the run moves every system alike
+            for mode, target in targets.items():
+                cold[mode].append(_probe(mode, target, path, env))
         warm = _probe("warm", model_dir, path, env)
     return {
-        "cold": {"bare": _spread(bare), "ours": _spread(init), "peer": _spread(peer), "processes": times},
+        "cold": {
+            "bare": _spread(cold["bare"]),
+            "required": _spread(cold["required"]),
+            "ours": _spread(cold["init"]),
+            "peer": _spread(cold["peer"]),
+            "processes": times,
+        },
         "warm": warm,
         "cost_model": cost_model(warm["worst"], settings, max_windows, StackSettings().timeout_s),
         "limits": {

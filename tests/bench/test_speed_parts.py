@@ -129,3 +129,38 @@ def test_probe_times_the_warm_stages_of_each_request(tiny_artifact, tmp_path):
     assert (warm["worst"]["texts"], len(warm["short"]["handler"]["samples_ms"])) == (2, 3)
     assert len(warm["worst"]["handler"]["samples_ms"]) == 1  # seconds each at the real limits
     assert warm["worst"]["windows"] == 2 * Classifier.from_dir(tiny_artifact, threads=1).max_windows
+
+
+def test_the_required_floor_runs_none_of_our_modules(tiny_artifact, tmp_path):
+    """The floor the rules set: the libraries and the model's load, with none of our code but the session
+    options (else `ours - required` would hide what our modules cost)."""
+    code = (
+        "import json, runpy, sys; "
+        f"sys.argv = ['probe', 'required', {str(tiny_artifact)!r}]; "
+        "runpy.run_module('bench.probe', run_name='__main__'); "
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('handler', 'export')))); "
+        f"print(json.dumps([m in sys.modules for m in {list(RULES_LIBRARIES)!r}]))"
+    )
+    env = {**handler_env(tiny_artifact), "PATH": "/usr/bin:/bin"}
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, run.stderr
+    floor, ours, libraries = (json.loads(line) for line in run.stdout.splitlines()[-3:])
+    assert floor["ready_ms"] > 0
+    assert floor["ready_cpu_ms"] > 0
+    assert ours == ["handler", "handler.sessions"]
+    assert all(libraries)
+
+
+# What the handler must import under the rules, whatever its own code: the floor imports each of them.
+RULES_LIBRARIES = (
+    "numpy",
+    "onnxruntime",
+    "tokenizers",
+    "pydantic",
+    "pydantic_settings",
+    "aws_lambda_powertools.event_handler",
+    "aws_lambda_powertools.logging",
+    "aws_lambda_powertools.metrics",
+)
