@@ -2,7 +2,8 @@
 
 Late in training, with the learning rate decaying, the weights wander around one minimum; their mean sits
 nearer its centre than any single checkpoint, which tends to generalise better (Izmailov et al., 2018,
-"Averaging Weights Leads to Wider Optima"). Whether it does here is decided on dev, like the epoch.
+"Averaging Weights Leads to Wider Optima"). Whether it does here is decided on dev, against the last
+weights, as SWA compares them.
 """
 
 from __future__ import annotations
@@ -51,29 +52,30 @@ class TailAverage(TrainerCallback):
         return previous
 
 
-def keep_better(trainer: Trainer, average: TailAverage, metric: str = "accuracy") -> None:
-    """Score the averaged weights on dev like the epochs were (on `metric`), and keep them if they do at
-    least as well as the best epoch (already loaded in `trainer.model`)."""
-    best = trainer.state.best_metric
-    if best is None:
-        log.warning("no dev evaluation ran: the averaged weights were not compared, nor kept")
-        return
+def keep_better(
+    trainer: Trainer, average: TailAverage, metric: str = "accuracy", last: float | None = None
+) -> None:
+    """Score the averaged weights on dev as the epochs are scored (on `metric`), and keep them if they do
+    at least as well as the weights in `trainer.model`, the last ones, whose score is `last` (scored here
+    when not given)."""
     if not average.samples:
-        log.warning("no weights averaged (training too short): keeping the best epoch")
+        log.warning("no weights averaged (training too short): keeping the last weights")
         return
     model = trainer.model
     if model is None:  # a Trainer that evaluated holds a model: the Trainer's type allows None
         raise ValueError("the Trainer holds no model to average into")
+    if last is None:
+        last = trainer.evaluate()[f"eval_{metric}"]
     previous = average.swap_into(model)
     averaged = trainer.evaluate(metric_key_prefix="averaged")[f"averaged_{metric}"]
-    keep = averaged >= best
+    keep = averaged >= last
     log.info(
-        "dev %s: %d averaged checkpoints %.4f, best epoch %.4f: keeping the %s",
+        "dev %s: %d averaged checkpoints %.4f, last weights %.4f: keeping the %s",
         metric,
         average.samples,
         averaged,
-        best,
-        "average" if keep else "best epoch",
+        last,
+        "average" if keep else "last weights",
     )
     if not keep:
         model.load_state_dict(previous, strict=False)

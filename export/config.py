@@ -135,7 +135,9 @@ class ExportConfig(BaseModel):
         description="truncation length while fine-tuning (0 = --max-length); long reviews are served as "
         "windows",
     )
-    epochs: float = Field(2.0, gt=0, description="training epochs (the best epoch on dev is kept)")
+    epochs: float = Field(
+        2.0, gt=0, description="training epochs (with --average-weights 0, the best epoch on dev is kept)"
+    )
     freeze_layers: int = Field(
         2,
         ge=0,
@@ -172,7 +174,8 @@ class ExportConfig(BaseModel):
         ge=0,
         le=1,
         description="average the weights over this last fraction of the training steps (sampled every 10 "
-        "steps) and keep the mean if it scores at least as well on dev as the best epoch (0 = off)",
+        "steps) and keep the mean if it scores at least as well on dev as the last weights (0 = off: the "
+        "best epoch on dev is kept)",
     )
     ngram_weight: float = Field(
         -1.0,

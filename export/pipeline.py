@@ -3,7 +3,7 @@
 `build` only sequences the stages, and each stage gets what it needs. Both directories a build writes (the
 fp32 export and the int8 artifact) are staged beside their destination and swapped in whole, and each gets
 its manifest once, last: before that, the serving code scores the staged files with the manifest in memory
-(`Classifier.from_dir(..., manifest=...)`).
+(`export.evaluate.scoring_classifier(directory, manifest)`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from export.blending import fit_ngrams
 from export.config import ExportConfig
 from export.corpus import Data, load_data
 from export.errors import GateError
-from export.evaluate import by_source, headline, metrics, primary_metric, score
+from export.evaluate import by_source, headline, metrics, primary_metric, score, scoring_classifier
 from export.model_card import write_model_card
 from export.train import (
     BasePlan,
@@ -31,7 +31,6 @@ from export.train import (
     prepare_checkpoint,
     resolve_base_model,
 )
-from handler.inference import Classifier
 from handler.manifest import MODEL_FILE, MULTI_LABEL, SHIPPED_FILES, SINGLE_LABEL, Manifest, Metrics
 
 log = logging.getLogger(__name__)
@@ -193,7 +192,7 @@ def publish_fp32(
         parity = export_fp32(serving, directory, probe, atol)
         files = artifacts.file_entries(directory, SHIPPED_FILES)
         unblended = Manifest(**about, quantization=None, files=files, created=artifacts.created())
-        alone = score(Classifier.from_dir(directory, manifest=unblended), data.dev, desc="dev accuracy fp32")
+        alone = score(scoring_classifier(directory, unblended), data.dev, desc="dev accuracy fp32")
         blended, served = fit_ngrams(ngram_weight, seed, directory, alone, data)
         if blended["ngrams"] is not None:
             files |= artifacts.file_entries(directory, blended["ngrams"].files)
@@ -230,7 +229,7 @@ def publish_int8(
             "files": artifacts.file_entries(directory, fp32.manifest.files),
         }
         ungated = Manifest(**fields, created=artifacts.created())
-        scored = score(Classifier.from_dir(directory, manifest=ungated), data.dev, desc="dev accuracy int8")
+        scored = score(scoring_classifier(directory, ungated), data.dev, desc="dev accuracy int8")
         int8 = metrics(scored, data.dev, rules.threshold)
         scores = {
             "fp32": fp32.scores,

@@ -1,4 +1,4 @@
-"""Tail weight averaging: which steps are averaged, and when the average replaces the best epoch."""
+"""Tail weight averaging: which steps are averaged, and when the average replaces the last weights."""
 
 from __future__ import annotations
 
@@ -36,9 +36,9 @@ def test_the_mean_covers_every_nth_step_of_the_last_fraction_and_only_trained_we
     assert torch.all(previous["weight"] == 100.0)
 
 
-@pytest.mark.parametrize(("best_epoch", "average_kept"), [(0.0, True), (1.01, False)])
-def test_the_average_replaces_the_best_epoch_only_when_it_scores_at_least_as_well(
-    checkpoint, tmp_path, best_epoch, average_kept
+@pytest.mark.parametrize(("last", "average_kept"), [(0.0, True), (1.01, False)])
+def test_the_average_replaces_the_last_weights_only_when_it_scores_at_least_as_well(
+    checkpoint, tmp_path, last, average_kept
 ):
     tokenizer = AutoTokenizer.from_pretrained(checkpoint)
     model = AutoModelForSequenceClassification.from_pretrained(checkpoint)
@@ -50,11 +50,10 @@ def test_the_average_replaces_the_best_epoch_only_when_it_scores_at_least_as_wel
         data_collator=DataCollatorWithPadding(tokenizer),
         compute_metrics=partial(windowed_score, owner=np.arange(len(dev)), dev=dev, threshold=0.5),
     )
-    trainer.state.best_metric = best_epoch  # 0: any average is as good; above 1: none can be
     epoch = {name: p.detach().clone() for name, p in model.named_parameters()}
     average = TailAverage(fraction=1.0)
     average.mean, average.samples = {"classifier.bias": epoch["classifier.bias"] + 1.0}, 1
-    keep_better(trainer, average)
+    keep_better(trainer, average, last=last)  # 0: any average is as good; above 1: none can be
     expected = average.mean["classifier.bias"] if average_kept else epoch["classifier.bias"]
     assert torch.equal(trainer.model.classifier.bias, expected)
     assert torch.equal(trainer.model.classifier.weight, epoch["classifier.weight"])
