@@ -34,8 +34,8 @@ def average_by_text(
     """[windows, labels] logits -> [texts, labels] probabilities: each text's windows' softmax (sigmoid for
     a multi-label model), averaged.
 
-    The one rule that scores a long text; fine-tuning picks its epoch with it too, so that the epoch kept is
-    the one that serves best.
+    The one rule that scores a long text; fine-tuning picks the weights it keeps with it too, so that they
+    are the ones that serve best.
     """
     sums = np.zeros((len(counts), logits.shape[1]), dtype=np.float64)
     np.add.at(sums, owner, sigmoid(logits) if multi_label else softmax(logits))
