@@ -47,7 +47,7 @@ def test_cli_help_states_the_defaults():
 @pytest.mark.parametrize(
     ("target", "classes", "recipe"),
     [
-        ("model-stars-3", "stars-3", {"class_balance": 1.0, "epochs": 3.0}),
+        ("model-stars-3", "stars-3", {"class_balance": 1.0, "epochs": 3.0, "quantization": "avx2"}),
         ("model-stars-5", "stars-5", {}),
     ],
 )
