@@ -117,21 +117,19 @@ def speed(model_dir: Path, checkpoint_dir: Path, inputs: Inputs, times: int, rep
     with tempfile.TemporaryDirectory() as scratch, pinned(ONE_CPU):
         path = Path(scratch, "events.json")
         path.write_text(json.dumps({**events, "repeat": repeat}), encoding="utf-8")
-        targets = {"bare": model_dir, "required": model_dir, "init": model_dir}
-        targets["peer"] = checkpoint_dir.resolve()
-        cold: dict[str, list[dict]] = {mode: [] for mode in targets}
+        probes = {  # system: (probe mode, its target)
+            "bare": ("bare", model_dir),
+            "required": ("required", model_dir),
+            "ours": ("init", model_dir),
+            "peer": ("peer", checkpoint_dir.resolve()),
+        }
+        cold: dict[str, list[dict]] = {system: [] for system in probes}
         for _ in range(times):  # interleaved: load that changes during the run moves every system alike
-            for mode, target in targets.items():
-                cold[mode].append(_probe(mode, target, path, env))
+            for system, (mode, target) in probes.items():
+                cold[system].append(_probe(mode, target, path, env))
         warm = _probe("warm", model_dir, path, env)
     return {
-        "cold": {
-            "bare": _spread(cold["bare"]),
-            "required": _spread(cold["required"]),
-            "ours": _spread(cold["init"]),
-            "peer": _spread(cold["peer"]),
-            "processes": times,
-        },
+        "cold": {system: _spread(samples) for system, samples in cold.items()} | {"processes": times},
         "warm": warm,
         "cost_model": cost_model(warm["worst"], settings, max_windows, StackSettings().timeout_s),
         "limits": {

@@ -96,16 +96,17 @@ def fit(
     except ValueError as exc:  # "empty vocabulary": no n-gram occurs in two texts
         log.info("n-gram model skipped: %s", exc)
         return None
+    folds = min(FOLDS, smallest)
     classifier = LogisticRegressionCV(
         Cs=list(REGULARISATION),
         l1_ratios=(0.0,),  # L2 only
-        cv=min(FOLDS, smallest),
+        cv=folds,
         scoring="neg_log_loss",
         max_iter=3000,
         random_state=seed,
-        # The folds side by side, one BLAS thread each: 23 -> 14 s of the default build on 2 cores (lbfgs
-        # then stops a little elsewhere than with two BLAS threads in one fit: another, equally good fit).
-        n_jobs=min(FOLDS, smallest, available_cpus()),
+        # The folds side by side, one BLAS thread each (lbfgs then stops a little elsewhere than with two
+        # BLAS threads in one fit: another, equally good fit).
+        n_jobs=min(folds, available_cpus()),
         use_legacy_attributes=False,
     ).fit(matrix, np.asarray(train.labels))
     return NgramFit(vectorizer, classifier, tokenizer)
