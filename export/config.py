@@ -55,8 +55,8 @@ class ExportConfig(BaseModel):
         "texts",
     )
     extra_train_samples: int = Field(
-        # 7,000 of them: a batch of short phrases costs a step all the same (0.22 s at 12 tokens, against
-        # 0.56 s at 40), and 3,000 fewer kept `make model` within 20 minutes on 2 cores (docs/models.md).
+        # 7,000 of them: a batch of short phrases still costs a step, and 3,000 fewer kept `make model`
+        # within 20 minutes on 2 cores (docs/models.md).
         7_000,
         ge=0,
         description="how many rows of --extra-train-data to mix in (0 = all)",

@@ -52,8 +52,8 @@ class Scored:
 
 def scoring_classifier(model_dir: Path, manifest: Manifest | None = None) -> Classifier:
     """The artifact's Classifier as evaluations load it: one ORT thread a run, the CPUs going to batches
-    of texts scored side by side instead (`score`). A window of a review is too small for two threads to
-    split well: the default build's fp32 dev pass took 50 s at two threads a run, 36 s as two runs at once."""
+    of texts scored side by side instead (`score`): a window of a review is too small for two threads to
+    split well (`make eval`'s time shows it)."""
     return Classifier.from_dir(model_dir, threads=1, manifest=manifest)
 
 
