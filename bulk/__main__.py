@@ -75,20 +75,36 @@ def _status(args: argparse.Namespace) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bulk", description=__doc__.splitlines()[0])
+    # The docstring's whole first paragraph: its first line may stop mid-sentence.
+    parser = argparse.ArgumentParser(prog="python -m bulk", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    score = commands.add_parser("score", help="score a .jsonl, .csv or .parquet file here")
+    score = commands.add_parser(
+        "score",
+        help="score a .jsonl, .csv or .parquet file here",
+        description="Score a .jsonl, .csv or .parquet file on this machine, on every core: one JSON line per "
+        'row in OUT, bad rows in OUT\'s .errors.jsonl beside it (bulk/README.md, "The output row").',
+    )
     score.add_argument("input", type=Path, help="the file to score (IN=)")
     score.add_argument("output", type=Path, help="scores, one JSON line per row (OUT=, .jsonl)")
     score.add_argument("--model", type=Path, default=BUILT_MODEL_DIR, help="artifact directory")
     score.add_argument("--workers", type=int, default=None, help="processes (default: every CPU)")
     score.add_argument("--threads", type=int, default=1, help="onnxruntime threads per process")
     score.add_argument("--no-progress", action="store_true", help="no progress bar")
-    start = commands.add_parser("start", help="score every JSONL / CSV object under an S3 prefix on AWS")
+    start = commands.add_parser(
+        "start",
+        help="score every JSONL / CSV object under an S3 prefix on AWS",
+        description="Score every .jsonl and .csv object under an S3 prefix with the stack's Step Functions "
+        "Distributed Map (a stack deployed with SENTIMENT_BULK=true), and follow it until it ends.",
+    )
     start.add_argument("--input", required=True, help="s3://<BulkBucket>/input/... (INPUT=)")
     start.add_argument("--output", required=True, help="s3://<BulkBucket>/results/... (OUTPUT=)")
     start.add_argument("--no-follow", action="store_true", help="start and return")
-    status = commands.add_parser("status", help="progress of the latest executions (or of one)")
+    status = commands.add_parser(
+        "status",
+        help="progress of the latest executions (or of one)",
+        description="Show the progress and the results prefix of the stack's 5 latest bulk executions, "
+        "or of one (--execution).",
+    )
     status.add_argument("--execution", default=None, help="an execution ARN (default: the 5 latest)")
     for command in (score, start):
         command.add_argument("--text-column", default="text", help="column of the text (TEXT_COLUMN=)")
