@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Duration, Validations
+from aws_cdk import Acknowledgment, ArnFormat, Duration, Stack, Validations
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
@@ -53,6 +54,7 @@ class ServiceAlarms(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.topic = sns.Topic(self, "Topic", display_name="Sentiment API alarms", enforce_ssl=True)
+        self.topic.add_to_resource_policy(alarms_may_publish(self.topic))
         Validations.of(self.topic).acknowledge(Acknowledgment(id="AwsSolutions-SNS2", reason=_SNS2_REASON))
         if alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
@@ -102,6 +104,34 @@ class ServiceAlarms(Construct):
         alarm.add_alarm_action(cw_actions.SnsAction(self.topic))
         alarm.add_ok_action(cw_actions.SnsAction(self.topic))
         return alarm
+
+
+def alarms_may_publish(topic: sns.ITopic) -> iam.PolicyStatement:
+    """CloudWatch may publish to the topic, for this account's alarms in this region only.
+
+    enforce_ssl writes a topic policy holding its Deny statement alone, and any topic policy replaces SNS's
+    default one, which is what let CloudWatch publish: without this statement no alarm could notify anyone,
+    while the e-mail subscription still confirms. The conditions keep another account's alarms (the
+    confused deputy) from publishing through the service principal.
+    """
+    stack = Stack.of(topic)
+    return iam.PolicyStatement(
+        sid="AllowThisAccountsAlarms",
+        principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+        actions=["sns:Publish"],
+        resources=[topic.topic_arn],
+        conditions={
+            "StringEquals": {"aws:SourceAccount": stack.account},
+            "ArnLike": {
+                "aws:SourceArn": stack.format_arn(
+                    service="cloudwatch",
+                    resource="alarm",
+                    resource_name="*",
+                    arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                )
+            },
+        },
+    )
 
 
 def _metrics(api: apigw.RestApi, function: lambda_.IFunction) -> dict[str, cloudwatch.IMetric]:

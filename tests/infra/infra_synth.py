@@ -24,6 +24,10 @@ OPTIONS_CONTEXT = {
     "latencyAlarmMs": "1500",
     "cloudWatchRole": "true",
 }
+# What the CDK CLI sets when it found credentials, as at `make deploy`: the stack is then synthesized for
+# one account and region (partition, account and region become literals in the template).
+ACCOUNT, REGION = "123456789012", "eu-west-1"
+REGIONAL_ENVIRON = {"CDK_DEFAULT_ACCOUNT": ACCOUNT, "CDK_DEFAULT_REGION": REGION}
 MIXED_CONTEXT = {
     "auth": "iam",
     "publicDocs": "true",
@@ -56,13 +60,17 @@ class Synthesized:
         return json.loads((self.outdir / f"{self.stack_name}.assets.json").read_text())
 
 
-def synthesize(outdir: Path, context: dict[str, str]) -> Synthesized:
-    """Build the app as `cdk synth` does (cdk-nag included) and synthesize it into `outdir`."""
+def synthesize(outdir: Path, context: dict[str, str], environ: dict[str, str] | None = None) -> Synthesized:
+    """Build the app as `cdk synth` does (cdk-nag included) and synthesize it into `outdir`.
+
+    `environ` is what the CDK CLI sets (CDK_DEFAULT_ACCOUNT, CDK_DEFAULT_REGION) when it found credentials:
+    with both, the stack is synthesized for that account and region; without, env-agnostic (offline).
+    """
     from aws_cdk.assertions import Template
 
     from infra.app import build_app
 
-    app, stack = build_app(context=CDK_JSON_CONTEXT | context, environ={}, outdir=str(outdir))
+    app, stack = build_app(context=CDK_JSON_CONTEXT | context, environ=environ or {}, outdir=str(outdir))
     try:
         app.synth()
     except RuntimeError as exc:  # the validation plugin refused: keep the report for the nag test

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from infra_synth import Synthesized, only, resources
+from infra_synth import ACCOUNT, REGION, Synthesized, only, resources
 
 
 def alarms(synth: Synthesized) -> dict[str, dict[str, Any]]:
@@ -85,6 +85,58 @@ def test_topic_requires_tls_and_email_is_optional(
     assert not resources(default_stack, "AWS::SNS::Subscription")
     subscription = only(options_stack, "AWS::SNS::Subscription")
     assert (subscription["Protocol"], subscription["Endpoint"]) == ("email", "ops@example.com")
+
+
+def cloudwatch_statements(policy: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        s
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if s["Effect"] == "Allow" and s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}
+    ]
+
+
+def test_cloudwatch_may_publish_this_accounts_alarms(regional_stack: Synthesized) -> None:
+    """enforce_ssl's policy replaces SNS's default one: without this Allow, no alarm reaches anyone."""
+    (topic_id,) = resources(regional_stack, "AWS::SNS::Topic")
+    (policy,) = resources(regional_stack, "AWS::SNS::TopicPolicy").values()
+    assert policy["Properties"]["Topics"] == [{"Ref": topic_id}]
+    assert cloudwatch_statements(policy) == [
+        {
+            "Sid": "AllowThisAccountsAlarms",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Action": "sns:Publish",
+            "Resource": {"Ref": topic_id},
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": ACCOUNT},
+                "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:*"},
+            },
+        }
+    ]
+
+
+def test_offline_template_scopes_the_publish_to_the_deploying_account(default_stack: Synthesized) -> None:
+    (policy,) = resources(default_stack, "AWS::SNS::TopicPolicy").values()
+    (statement,) = cloudwatch_statements(policy)
+    assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    source = json.dumps(statement["Condition"]["ArnLike"]["aws:SourceArn"])
+    assert all(ref in source for ref in ("AWS::Partition", "AWS::Region", "AWS::AccountId", ":alarm:*"))
+
+
+def test_every_alarm_notifies_a_topic_cloudwatch_may_publish_to(regional_stack: Synthesized) -> None:
+    """The bulk alarm included: every alarm and OK action goes to a topic whose policy lets CloudWatch in."""
+    publishable = {
+        topic["Ref"]
+        for policy in resources(regional_stack, "AWS::SNS::TopicPolicy").values()
+        if cloudwatch_statements(policy)
+        for topic in policy["Properties"]["Topics"]
+    }
+    found = resources(regional_stack, "AWS::CloudWatch::Alarm")
+    assert len(found) == 6  # the five service alarms and the bulk one
+    for logical_id, alarm in found.items():
+        targets = alarm["Properties"]["AlarmActions"] + alarm["Properties"]["OKActions"]
+        assert targets, logical_id
+        assert all(target["Ref"] in publishable for target in targets), logical_id
 
 
 def test_dashboard_shows_the_alarms_and_metrics(default_stack: Synthesized) -> None:
