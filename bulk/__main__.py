@@ -48,7 +48,7 @@ def _score(args: argparse.Namespace) -> None:
 
 
 def _start(args: argparse.Namespace) -> None:
-    cloudformation, sfn = aws.clients(args.region)
+    cloudformation, sfn = aws.clients(args.region, "make bulk")
     stack = aws.bulk_stack(cloudformation, args.stack)
     payload = aws.execution_input(stack, args.input, args.output, _columns(args))
     arn = aws.start(sfn, stack, payload)
@@ -63,7 +63,7 @@ def _start(args: argparse.Namespace) -> None:
 
 
 def _status(args: argparse.Namespace) -> None:
-    cloudformation, sfn = aws.clients(args.region)
+    cloudformation, sfn = aws.clients(args.region, "make bulk-status")
     stack = aws.bulk_stack(cloudformation, args.stack)
     arns = [args.execution] if args.execution else [e["executionArn"] for e in aws.recent(sfn, stack)]
     if not arns:

@@ -14,10 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
-
 from client.calls import RETRIES, ClientError
 from handler.rows import Columns
+from infra.aws_session import aws_session
 
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 OUTPUT_KEYS = ("BulkStateMachineArn", "BulkBucket", "BulkInputPrefix", "BulkOutputPrefix")
@@ -58,11 +57,17 @@ def _counts(counts: dict[str, int], unit: str) -> str:
     return f"{done:,} of {counts.get('total', 0):,} {unit} done, {failed:,} failed"
 
 
-def clients(region: str | None = None) -> tuple[Any, Any]:
-    """CloudFormation and Step Functions clients with the project's retry settings."""
+def clients(region: str | None, command: str) -> tuple[Any, Any]:
+    """CloudFormation and Step Functions clients with the project's retry settings, in the region the
+    deploy used (an explicit --region, AWS_REGION, AWS_DEFAULT_REGION, then the profile's).
+
+    Raises:
+        NoRegionError: no region anywhere; the message names `AWS_REGION=<region> <command>`.
+    """
+    session = aws_session(region, command=command)
     return (
-        boto3.client("cloudformation", region_name=region, config=RETRIES),
-        boto3.client("stepfunctions", region_name=region, config=RETRIES),
+        session.client("cloudformation", config=RETRIES),
+        session.client("stepfunctions", config=RETRIES),
     )
 
 

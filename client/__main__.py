@@ -25,6 +25,7 @@ from client.calls import (
     post_predict,
     stack_outputs,
 )
+from infra.aws_session import aws_session
 
 SAMPLE = [
     "Five stars: sturdy, quiet and it crushes ice in seconds.",
@@ -40,20 +41,22 @@ def _show(title: str, answer: Any) -> None:
 def run(args: argparse.Namespace) -> None:
     payload = {"texts": args.texts or SAMPLE}
     if args.stack:
-        outputs = stack_outputs(args.stack, args.region)
-        key = api_key_value(outputs.api_key_id, args.region) if outputs.api_key_id else None
-        signer = iam_signer(outputs.execute_api_arn) if outputs.execute_api_arn else None
+        session = aws_session(args.region, command="make invoke")
+        outputs = stack_outputs(args.stack, session)
+        key = api_key_value(outputs.api_key_id, session) if outputs.api_key_id else None
+        signer = iam_signer(outputs.execute_api_arn, session) if outputs.execute_api_arn else None
         status, answer = post_predict(outputs.api_url, payload, key, signer)
         _show(f"HTTPS POST {outputs.api_url.rstrip('/')}/predict -> {status}", answer)
-        client = lambda_client(args.endpoint_url, args.region)
+        client = lambda_client(args.endpoint_url, session)
         answer = invoke_function(client, outputs.function_name, payload, outputs.function_alias)
         _show(f"boto3 invoke {outputs.function_name}:{outputs.function_alias}", answer)
     elif args.function_name:
-        client = lambda_client(args.endpoint_url, args.region)
+        session = None if args.endpoint_url else aws_session(args.region, command="make invoke")
+        client = lambda_client(args.endpoint_url, session)
         _show(f"boto3 invoke {args.function_name}", invoke_function(client, args.function_name, payload))
     else:
         endpoint = args.endpoint_url or LOCAL_ENDPOINT
-        client = lambda_client(endpoint, args.region)
+        client = lambda_client(endpoint)
         _show(f"boto3 invoke (emulator {endpoint})", invoke_function(client, LOCAL_FUNCTION, payload))
 
 
@@ -66,7 +69,9 @@ def main(argv: list[str] | None = None) -> int:
         "--stack", nargs="?", const=DEFAULT_STACK, help=f"a deployed stack (default name {DEFAULT_STACK})"
     )
     parser.add_argument("--endpoint-url", help=f"Lambda endpoint (default for local use: {LOCAL_ENDPOINT})")
-    parser.add_argument("--region", help="AWS region (default: from your AWS configuration)")
+    parser.add_argument(
+        "--region", help="AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, then your profile's region)"
+    )
     args = parser.parse_args(argv)
     try:
         run(args)

@@ -17,6 +17,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.utils import ArnParser
 
+from infra.aws_session import aws_session
+
 LOCAL_ENDPOINT = "http://127.0.0.1:9000"
 LOCAL_FUNCTION = "function"  # the name the Runtime Interface Emulator serves
 DEFAULT_STACK = "SentimentApi"
@@ -61,18 +63,19 @@ class StackOutputs:
     execute_api_arn: str | None
 
 
-def lambda_client(endpoint_url: str | None = None, region: str | None = None) -> Any:
-    """boto3 Lambda client; with endpoint_url (the local emulator) it uses dummy credentials."""
+def lambda_client(endpoint_url: str | None = None, session: boto3.Session | None = None) -> Any:
+    """boto3 Lambda client: with endpoint_url (the local emulator) it uses dummy credentials; otherwise
+    `session`'s credentials and region (infra.aws_session: the region the deploy used)."""
     if endpoint_url:
         return boto3.client(
             "lambda",
             endpoint_url=endpoint_url,
-            region_name=region or "us-east-1",
+            region_name=(session.region_name if session else None) or "us-east-1",
             aws_access_key_id="local",
             aws_secret_access_key="local",  # the emulator checks no credentials
             config=LAMBDA_CALLS,
         )
-    return boto3.client("lambda", region_name=region, config=LAMBDA_CALLS)
+    return (session or aws_session(command="make invoke")).client("lambda", config=LAMBDA_CALLS)
 
 
 def invoke_function(
@@ -100,9 +103,9 @@ def invoke_function(
     return answer
 
 
-def stack_outputs(stack_name: str, region: str | None = None) -> StackOutputs:
+def stack_outputs(stack_name: str, session: boto3.Session) -> StackOutputs:
     """Read ApiUrl, FunctionName, FunctionAlias and ApiKeyId or ExecuteApiArn from the deployed stack."""
-    cloudformation = boto3.client("cloudformation", region_name=region, config=RETRIES)
+    cloudformation = session.client("cloudformation", config=RETRIES)
     (stack,) = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
     outputs = {item["OutputKey"]: item["OutputValue"] for item in stack.get("Outputs", [])}
     missing = {"ApiUrl", "FunctionName", "FunctionAlias"} - set(outputs)
@@ -117,19 +120,19 @@ def stack_outputs(stack_name: str, region: str | None = None) -> StackOutputs:
     )
 
 
-def api_key_value(api_key_id: str, region: str | None = None) -> str:
+def api_key_value(api_key_id: str, session: boto3.Session) -> str:
     """The API key's secret value (needs apigateway:GET on the key)."""
-    apigateway = boto3.client("apigateway", region_name=region, config=RETRIES)
+    apigateway = session.client("apigateway", config=RETRIES)
     return apigateway.get_api_key(apiKey=api_key_id, includeValue=True)["value"]
 
 
-def iam_signer(execute_api_arn: str) -> SigV4Auth:
-    """SigV4 for execute-api in the API's own region (from its ARN), with the caller's AWS credentials.
+def iam_signer(execute_api_arn: str, session: boto3.Session) -> SigV4Auth:
+    """SigV4 for execute-api in the API's own region (from its ARN), with the session's AWS credentials.
 
     Raises:
         ClientError: no credentials are configured.
     """
-    credentials = boto3.Session().get_credentials()
+    credentials = session.get_credentials()
     if credentials is None:
         raise ClientError("auth=iam: no AWS credentials to sign the HTTPS call with (aws configure)")
     return SigV4Auth(credentials, "execute-api", ArnParser().parse_arn(execute_api_arn)["region"])

@@ -13,7 +13,7 @@ import sys
 from handler.settings import BUILD_DIR, BUILT_MODEL_DIR
 from infra.app import read_settings
 from infra.cdk_cli import REPO_ROOT, CliError, run_cdk
-from infra.preflight import PreflightError, Target, check_aws, check_deploy
+from infra.preflight import PreflightError, Target, check_aws, check_deploy, open_session
 from infra.settings import Settings, SettingsError, check_context_keys
 
 OUTPUTS_FILE = REPO_ROOT / BUILD_DIR / "cdk-outputs.json"
@@ -37,7 +37,7 @@ def _synth(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def _deploy(settings: Settings, args: argparse.Namespace) -> None:
-    target = check_deploy(MODEL_DIR, needs_logging_role=not settings.cloud_watch_role)
+    target = check_deploy(MODEL_DIR, region=args.region, needs_logging_role=not settings.cloud_watch_role)
     print(f"deploying {settings.stack_name} to {target.account}/{target.region}")
     OUTPUTS_FILE.parent.mkdir(parents=True, exist_ok=True)
     deploy_args = [settings.stack_name, "--require-approval", "never", "--outputs-file", str(OUTPUTS_FILE)]
@@ -46,7 +46,7 @@ def _deploy(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def _destroy(settings: Settings, args: argparse.Namespace) -> None:
-    target = check_aws()
+    target = check_aws(open_session(args.region, "make destroy"))
     print(f"destroying {settings.stack_name} in {target.account}/{target.region}")
     run_cdk("destroy", [settings.stack_name, "--force"], args.context, _region_env(target))
 
@@ -68,6 +68,11 @@ def _parser() -> argparse.ArgumentParser:
         help="a setting as CDK context, e.g. -c memoryMb=3008 (see infra/README.md)",
     )
     parser.add_argument("--output", default="cdk.out", help="cloud assembly directory for synth")
+    parser.add_argument(
+        "--region",
+        default=None,
+        help="AWS region of deploy and destroy (default: AWS_REGION, AWS_DEFAULT_REGION, your profile's)",
+    )
     return parser
 
 

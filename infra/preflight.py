@@ -14,6 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from handler.artifact import require_model
 from handler.errors import ArtifactError
+from infra.aws_session import NoRegionError, aws_session
 
 TOOLKIT_STACK = "CDKToolkit"
 _HEALTHY = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE")
@@ -34,13 +35,18 @@ class Target:
 
 
 def check_deploy(
-    model_dir: Path, session: boto3.Session | None = None, *, needs_logging_role: bool = False
+    model_dir: Path,
+    session: boto3.Session | None = None,
+    *,
+    region: str | None = None,
+    needs_logging_role: bool = False,
 ) -> Target:
     """Check the model, Docker, AWS credentials and the CDK bootstrap stack.
 
     Args:
         model_dir: the artifact directory the image ships (must hold manifest.json).
-        session: boto3 session to use (tests pass one with stubbed clients).
+        session: boto3 session to use (tests pass one with stubbed clients); None: `open_session(region)`.
+        region: an explicit --region (infra/aws_session.py says what else names one).
         needs_logging_role: the stack does not create API Gateway's account logging role
             (cloudWatchRole off): check that the account already has one.
 
@@ -50,7 +56,7 @@ def check_deploy(
     problems = [p for p in (_check_model(model_dir), _check_docker()) if p]
     target = None
     try:
-        session = session or _session()
+        session = session or open_session(region, "make deploy")
         target = check_aws(session)
         check_bootstrap(session, target)
         if needs_logging_role:
@@ -62,27 +68,30 @@ def check_deploy(
     return target
 
 
-def _session() -> boto3.Session:
+def open_session(region: str | None, command: str) -> boto3.Session:
+    """The session of `command` in the region the AWS CLI and the CDK CLI would pick (aws_session).
+
+    Raises:
+        PreflightError: no region anywhere, or the AWS configuration cannot be read.
+    """
     try:
-        return boto3.Session()
+        return aws_session(region, command=command)
+    except NoRegionError as exc:
+        raise PreflightError(str(exc)) from None
     except BotoCoreError as exc:  # e.g. AWS_PROFILE names a profile that does not exist
         raise PreflightError(f"cannot load the AWS configuration: {exc}") from None
 
 
-def check_aws(session: boto3.Session | None = None) -> Target:
-    """Resolve the account and region of the current credentials (boto3 STS GetCallerIdentity).
+def check_aws(session: boto3.Session) -> Target:
+    """Resolve the account of the current credentials (STS GetCallerIdentity) in the session's region.
 
     Args:
-        session: boto3 session to use; the default one (environment, profile) when None.
+        session: a session from `open_session` (its region already resolved), or a stubbed one.
 
     Raises:
-        PreflightError: no region, no credentials, rejected credentials or no network.
+        PreflightError: no credentials, rejected credentials or no network.
     """
-    session = session or _session()
-    # boto3 reads AWS_DEFAULT_REGION and the profile; the CDK CLI also honours AWS_REGION.
-    region = session.region_name or os.environ.get("AWS_REGION")
-    if not region:
-        raise PreflightError("no AWS region: set AWS_REGION or run `aws configure set region <region>`")
+    region = session.region_name
     try:
         identity = session.client("sts", region_name=region, config=_CLIENT_CONFIG).get_caller_identity()
     except NoCredentialsError:

@@ -27,6 +27,7 @@ OUTPUTS = {
     "BulkOutputPrefix": "results/",
 }
 STACK = aws.BulkStack(ARN, "bulk-data", "input/", "results/")
+START_ARGV = ["start", "--input", "s3://bulk-data/input/", "--output", "s3://bulk-data/results/"]
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
 
@@ -160,7 +161,7 @@ def test_follow_prints_files_and_rows_until_the_execution_ends():
 
 def test_make_bulk_starts_follows_and_says_where_results_are(monkeypatch, capsys):
     cloudformation, sfn = client("cloudformation"), client("stepfunctions")
-    monkeypatch.setattr(aws, "clients", lambda region: (cloudformation, sfn))
+    monkeypatch.setattr(aws, "clients", lambda region, command: (cloudformation, sfn))
     monkeypatch.setattr(aws.time, "sleep", lambda seconds: None)
     expected_input = {
         "prefix": "input/a.jsonl",
@@ -194,7 +195,7 @@ def test_make_bulk_starts_follows_and_says_where_results_are(monkeypatch, capsys
 
 def test_make_bulk_status_lists_the_latest_executions(monkeypatch, capsys):
     cloudformation, sfn = client("cloudformation"), client("stepfunctions")
-    monkeypatch.setattr(aws, "clients", lambda region: (cloudformation, sfn))
+    monkeypatch.setattr(aws, "clients", lambda region, command: (cloudformation, sfn))
     listed = {
         "executionArn": EXECUTION,
         "stateMachineArn": ARN,
@@ -223,10 +224,35 @@ def test_make_bulk_status_lists_the_latest_executions(monkeypatch, capsys):
 
 def test_aws_errors_are_one_line(monkeypatch, capsys):
     cloudformation, sfn = client("cloudformation"), client("stepfunctions")
-    monkeypatch.setattr(aws, "clients", lambda region: (cloudformation, sfn))
+    monkeypatch.setattr(aws, "clients", lambda region, command: (cloudformation, sfn))
     with Stubber(cloudformation) as stub:
         stub.add_client_error("describe_stacks", "ValidationError", "Stack with id Nope does not exist")
         assert main(["status", "--stack", "Nope"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "Stack with id Nope does not exist" in err
+
+
+@pytest.fixture
+def no_aws_config(tmp_path, monkeypatch):
+    """No region variable, no profile: what a user without `aws configure` has."""
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "missing"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "missing"))
+
+
+def test_clients_use_aws_region_which_boto3_alone_ignores(no_aws_config, monkeypatch):
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    assert [c.meta.region_name for c in aws.clients(None, "make bulk")] == ["eu-west-1", "eu-west-1"]
+    assert [c.meta.region_name for c in aws.clients("ap-south-1", "make bulk")] == ["ap-south-1"] * 2
+
+
+@pytest.mark.parametrize(("argv", "target"), [(["status"], "make bulk-status"), (START_ARGV, "make bulk")])
+def test_no_region_is_one_line_naming_the_make_command(no_aws_config, capsys, argv, target):
+    assert main(argv) == 2
+    assert capsys.readouterr().err == (
+        f"error: no AWS region: run `AWS_REGION=<region> {target}` (e.g. AWS_REGION=eu-west-1), "
+        "or set your profile's with `aws configure set region <region>`\n"
+    )

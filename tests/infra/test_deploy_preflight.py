@@ -16,20 +16,21 @@ import pytest
 from botocore.stub import Stubber
 
 from handler.manifest import ARTIFACT_FILES
-from infra.preflight import PreflightError, check_deploy
+from infra.preflight import PreflightError, check_deploy, open_session
 
 ACCOUNT, REGION = "123456789012", "eu-west-1"
 
 
 class StubbedSession:
-    """A boto3 session whose STS, CloudFormation and API Gateway clients answer from a Stubber."""
+    """A boto3 session whose STS, CloudFormation and API Gateway clients answer from a Stubber; built on
+    `session` (default: one in REGION), so the clients are in the region it resolved."""
 
-    def __init__(self, region: str | None = REGION) -> None:
-        self.region_name = region
-        session = boto3.Session(
-            aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="x", region_name=REGION
-        )
-        self.clients = {name: session.client(name) for name in ("sts", "cloudformation", "apigateway")}
+    def __init__(self, session: boto3.Session | None = None) -> None:
+        session = session or boto3.Session(region_name=REGION)
+        self.region_name = session.region_name
+        keys = {"aws_access_key_id": "AKIDEXAMPLE", "aws_secret_access_key": "x"}
+        names = ("sts", "cloudformation", "apigateway")
+        self.clients = {name: session.client(name, **keys) for name in names}
         self.stubs = {name: Stubber(client) for name, client in self.clients.items()}
         for stub in self.stubs.values():
             stub.activate()
@@ -112,20 +113,49 @@ def test_rejected_credentials(model_dir: Path) -> None:
         check_deploy(model_dir, session)
 
 
-@pytest.mark.usefixtures("docker")
-def test_missing_region(model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("AWS_REGION", raising=False)
-    with pytest.raises(PreflightError, match="no AWS region: set AWS_REGION"):
-        check_deploy(model_dir, StubbedSession(region=None))
+@pytest.fixture
+def aws_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An AWS config file whose default profile has no region yet, and no region variable set."""
+    config = tmp_path / "aws-config"
+    config.write_text("[default]\n")
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "missing"))
+    return config
+
+
+@pytest.mark.usefixtures("docker", "aws_config")
+def test_missing_region_names_the_variable_and_the_make_command(model_dir: Path) -> None:
+    with pytest.raises(PreflightError) as caught:
+        check_deploy(model_dir)
+    assert str(caught.value) == (
+        "no AWS region: run `AWS_REGION=<region> make deploy` (e.g. AWS_REGION=eu-west-1), "
+        "or set your profile's with `aws configure set region <region>`"
+    )
 
 
 @pytest.mark.usefixtures("docker")
-def test_aws_region_variable_is_honoured_like_the_cdk_cli_does(
-    model_dir: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("flag", "variables", "expected"),
+    [
+        (None, {"AWS_REGION": "ap-south-1", "AWS_DEFAULT_REGION": "us-east-1"}, "ap-south-1"),
+        (None, {"AWS_DEFAULT_REGION": "us-east-1"}, "us-east-1"),
+        (None, {}, "eu-central-1"),
+        ("sa-east-1", {"AWS_REGION": "ap-south-1"}, "sa-east-1"),
+    ],
+)
+def test_the_preflight_checks_the_region_the_cdk_cli_deploys_to(
+    model_dir: Path, aws_config: Path, monkeypatch: pytest.MonkeyPatch, flag, variables, expected
 ) -> None:
-    monkeypatch.setenv("AWS_REGION", "ap-south-1")
-    target = check_deploy(model_dir, StubbedSession(region=None).identity().toolkit("CREATE_COMPLETE"))
-    assert target.region == "ap-south-1"
+    """AWS_REGION over AWS_DEFAULT_REGION over the profile's region (eu-central-1), as the CDK CLI reads them;
+    the preflight used to prefer the profile's region to AWS_REGION."""
+    aws_config.write_text("[default]\nregion = eu-central-1\n")
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    session = StubbedSession(open_session(flag, "make deploy")).identity().toolkit("CREATE_COMPLETE")
+    assert check_deploy(model_dir, session).region == expected
+    assert session.clients["sts"].meta.region_name == expected
 
 
 def test_everything_missing_is_reported_together(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -72,6 +72,26 @@ def test_destroy_without_credentials_is_one_line(tmp_path: Path) -> None:
     ]
 
 
+def test_destroy_without_a_region_names_the_make_command(tmp_path: Path) -> None:
+    done = infra("destroy", env=offline_env(tmp_path))
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "error: no AWS region: run `AWS_REGION=<region> make destroy` (e.g. AWS_REGION=eu-west-1), "
+        "or set your profile's with `aws configure set region <region>`"
+    ]
+
+
+def test_destroy_takes_the_region_from_the_flag_or_the_profile(tmp_path: Path) -> None:
+    """Past the region, the next thing missing is the credentials: the region was found."""
+    no_credentials = "error: no AWS credentials: run `aws configure` or `aws sso login`, or set AWS_PROFILE"
+    flagged = infra("destroy", "--region", "eu-west-1", env=offline_env(tmp_path))
+    assert flagged.stderr.strip().splitlines() == [no_credentials]
+    config = tmp_path / "config"
+    config.write_text("[default]\nregion = eu-west-1\n")
+    profiled = infra("destroy", env=offline_env(tmp_path) | {"AWS_CONFIG_FILE": str(config)})
+    assert profiled.stderr.strip().splitlines() == [no_credentials]
+
+
 def test_bad_setting_from_environment(tmp_path: Path) -> None:
     done = infra("destroy", env=offline_env(tmp_path, SENTIMENT_MEMORY_MB="huge"))
     assert done.returncode == 2

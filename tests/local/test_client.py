@@ -19,9 +19,11 @@ from botocore.stub import ANY, Stubber
 
 from client import calls
 from client.__main__ import main as client_main
+from infra.aws_session import aws_session
 from local.emulator import free_port
 
 STACK = "SentimentApi"
+REGION = "eu-west-1"
 EXECUTE_API_ARN = "arn:aws:execute-api:eu-west-1:123456789012:abc123/v1/*/*"
 
 
@@ -32,18 +34,32 @@ def outputs(front: str, **extra: str) -> list[dict[str, str]]:
 
 
 @pytest.fixture
-def stub_aws(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
-    """Make client.calls build CloudFormation/API Gateway clients whose answers are stubbed; with
-    `invoke_answer`, the Lambda client is stubbed too and expects an invoke of the live alias."""
-    real_client = boto3.client
+def aws_env(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A user with credentials and only AWS_REGION set (no AWS_DEFAULT_REGION, no profile region), as
+    infra/README.md tells them to: boto3 alone would say "You must specify a region"."""
+    for name in ("AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "missing"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "missing"))
+    monkeypatch.setenv("AWS_REGION", REGION)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+
+
+@pytest.fixture
+def stub_aws(monkeypatch: pytest.MonkeyPatch, aws_env: None) -> Callable[..., None]:
+    """Make the sessions client.calls uses build CloudFormation/API Gateway clients whose answers are
+    stubbed; with `invoke_answer`, the Lambda client is stubbed too and expects an invoke of the live alias.
+    Every stubbed client must be in AWS_REGION."""
+    real_client = boto3.session.Session.client
     stubbers: list[Stubber] = []
 
     def install(outputs: list[dict[str, str]], invoke_answer: dict[str, Any] | bytes | None = None) -> None:
-        def fake_client(service: str, **kwargs: Any) -> Any:
+        def fake_client(session: boto3.session.Session, service: str, **kwargs: Any) -> Any:
+            client = real_client(session, service, **kwargs)
             if service == "lambda" and invoke_answer is None:  # the real emulator answers
-                return real_client(service, **kwargs)
-            kwargs |= {"region_name": "us-east-1", "aws_access_key_id": "x", "aws_secret_access_key": "x"}
-            client = real_client(service, **kwargs)
+                return client
+            assert client.meta.region_name == REGION
             stubber = Stubber(client)
             if service == "lambda":
                 raw = isinstance(invoke_answer, bytes)
@@ -67,7 +83,7 @@ def stub_aws(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
             stubbers.append(stubber)
             return client
 
-        monkeypatch.setattr(calls.boto3, "client", fake_client)
+        monkeypatch.setattr(boto3.session.Session, "client", fake_client)
 
     yield install
     for stubber in stubbers:
@@ -93,8 +109,6 @@ def test_stack_mode_invokes_the_live_alias_not_latest(stub_aws, front, capsys):
 
 def test_stack_mode_with_iam_auth_signs_the_https_call(stub_aws, front, function, capsys, monkeypatch):
     """auth=iam (ExecuteApiArn output): no API key is read, the request carries a SigV4 signature."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
     sent: list[dict[str, str]] = []
     request = urllib3.PoolManager.request
 
@@ -109,6 +123,22 @@ def test_stack_mode_with_iam_auth_signs_the_https_call(stub_aws, front, function
     assert "x-api-key" not in headers
     assert headers["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
     assert "/eu-west-1/execute-api/aws4_request" in headers["Authorization"]
+
+
+def test_no_region_is_one_line_naming_make_invoke(aws_env, monkeypatch, capsys):
+    monkeypatch.delenv("AWS_REGION")
+    for argv in (["--stack"], ["--function-name", "fn"]):
+        assert client_main(argv) == 2
+        assert capsys.readouterr().err == (
+            "error: no AWS region: run `AWS_REGION=<region> make invoke` (e.g. AWS_REGION=eu-west-1), "
+            "or set your profile's with `aws configure set region <region>`\n"
+        )
+
+
+def test_region_flag_wins_over_aws_region(aws_env):
+    session = aws_session("ap-south-1", command="make invoke")
+    assert calls.lambda_client(None, session).meta.region_name == "ap-south-1"
+    assert calls.lambda_client(None).meta.region_name == REGION
 
 
 def test_https_error_answer_exits_non_zero_with_the_body(stub_aws, front, capsys):
@@ -200,6 +230,6 @@ def test_https_retries_only_what_never_reached_the_function(gateway, status, ret
 def test_lambda_reads_outlast_any_function_so_botocore_never_reruns_an_invoke(endpoint):
     # botocore's standard retries include read timeouts: a read timeout shorter than Lambda's longest
     # function timeout (900 s) would send a slow invoke again while the first still runs.
-    config = calls.lambda_client(endpoint, "eu-west-1").meta.config
+    config = calls.lambda_client(endpoint, boto3.Session(region_name=REGION)).meta.config
     assert config.read_timeout > 900
     assert config.retries["total_max_attempts"] == 3

@@ -17,7 +17,7 @@ import pytest
 
 from client import calls
 from client.__main__ import main as client_main
-from tests.local.test_client import STACK, outputs, stub_aws  # noqa: F401 - stub_aws is a fixture
+from tests.local.test_client import STACK, aws_env, outputs, stub_aws  # noqa: F401 - fixtures
 
 KEY = "s3cret"
 
