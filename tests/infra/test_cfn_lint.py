@@ -14,12 +14,14 @@ IGNORED = "W3005"
 
 
 def test_templates_pass_cfn_lint(
-    default_stack: Synthesized, options_stack: Synthesized, mixed_stack: Synthesized
+    default_stack: Synthesized,
+    options_stack: Synthesized,
+    mixed_stack: Synthesized,
+    regional_stack: Synthesized,
 ) -> None:
     cfn_lint = Path(sys.executable).with_name("cfn-lint")
-    templates = [
-        str(s.outdir / f"{s.stack_name}.template.json") for s in (default_stack, options_stack, mixed_stack)
-    ]
+    variants = (default_stack, options_stack, mixed_stack, regional_stack)
+    templates = [str(s.outdir / f"{s.stack_name}.template.json") for s in variants]
     done = subprocess.run(
         [str(cfn_lint), "--ignore-checks", IGNORED, "--", *templates],
         capture_output=True,
