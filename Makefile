@@ -70,7 +70,7 @@ test: install ## lint + every test not marked slow (HF Hub offline)
 	HF_HUB_OFFLINE=1 $(PY) -m pytest
 
 .PHONY: test-slow
-test-slow: install image-deps ## the slow tests: image build with buildah and image-test
+test-slow: install buildah-deps ## the slow tests: image build with buildah and image-test
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -m slow
 
 .PHONY: model
@@ -132,15 +132,19 @@ bench: install $(MODEL_DIR)/manifest.json ## latency, cold start, size, accuracy
 	$(PY) -m bench --model-dir $(MODEL_DIR)
 
 .PHONY: image-deps
-image-deps: install ## install buildah and mmdebstrap with apt when missing
+image-deps: install ## nothing when docker (or CDK_DOCKER=finch|podman) answers; else buildah + mmdebstrap with apt
 	$(PY) -m image deps
 
+.PHONY: buildah-deps
+buildah-deps: install ## buildah + mmdebstrap with apt when missing, whatever answers (local-base, test-slow)
+	$(PY) -m image deps --buildah
+
 .PHONY: local-base
-local-base: install image-deps ## stand-in for the ECR Lambda base image (Debian + awslambdaric + RIE), via mmdebstrap
+local-base: install buildah-deps ## stand-in for the ECR Lambda base image (Debian + awslambdaric + RIE), via mmdebstrap
 	$(PY) -m image local-base
 
 .PHONY: image
-image: install image-deps $(MODEL_DIR)/manifest.json ## the Lambda container image (docker, else buildah)
+image: install image-deps $(MODEL_DIR)/manifest.json ## the Lambda image (docker or CDK_DOCKER, else buildah) + its manifest type
 	$(PY) -m image build --model $(MODEL_DIR)
 
 .PHONY: image-test

@@ -1,4 +1,5 @@
-"""Build the Lambda container image from the root Dockerfile: Docker when a daemon answers, else buildah.
+"""Build the Lambda container image from the root Dockerfile: Docker (or `CDK_DOCKER`: finch, podman) when it
+answers, else buildah; and say which manifest type it made, since Lambda takes one image manifest, no index.
 
 With buildah the AWS base is used when it is present or can be pulled; otherwise the local stand-in
 (`make local-base`, built on demand). The build context is the repository root, exactly what CDK hashes and
@@ -20,7 +21,18 @@ from handler.artifact import read_manifest
 from handler.errors import ArtifactError
 from handler.settings import BUILT_MODEL_DIR
 from image.local_base import STANDIN_IMAGE, build_local_base
-from image.tools import BUILDAH, REPO, ImageError, buildah_build, buildah_image_id, pick_engine, run
+from image.tools import (
+    BUILDAH,
+    REPO,
+    ImageError,
+    build_command,
+    buildah_build,
+    buildah_image_id,
+    family,
+    has_buildx,
+    pick_engine,
+    run,
+)
 
 log = logging.getLogger(__name__)
 
@@ -30,16 +42,28 @@ IMAGE = "localhost/sentiment-api:latest"
 DEFAULT_MODEL = REPO / BUILT_MODEL_DIR
 # What the Dockerfile copies besides the model; a staged context holds exactly these.
 CONTEXT_ITEMS = ("Dockerfile", ".dockerignore", "requirements/runtime.lock", "image/trim.py", "handler")
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+INDEX_TYPES = (
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+)
 
 
 @dataclass(frozen=True)
 class BuiltImage:
-    """The result of a build: which engine made it, from which base, and its uncompressed size."""
+    """What a build made: its engine, base, uncompressed size and manifest type."""
 
     tag: str
     engine: str
     base: str
     size: str
+    manifest: str
+
+    @property
+    def lambda_accepts(self) -> bool:
+        """Lambda runs an image manifest (Docker v2 schema 2 or OCI) and refuses an index of several."""
+        return self.manifest not in INDEX_TYPES
 
 
 def check_model(model_dir: Path) -> None:
@@ -88,10 +112,26 @@ def buildah_base() -> str:
 
 def image_size(tag: str, engine: str) -> str:
     """The image's uncompressed size as its engine reports it."""
-    if engine == "docker":
-        size = int(run(["docker", "image", "inspect", "--format", "{{.Size}}", tag], capture=True))
-        return f"{size / 1e6:.0f} MB"
-    return json.loads(run([*BUILDAH, "images", "--json", tag], capture=True))[0]["size"]
+    if engine == "buildah":
+        return json.loads(run([*BUILDAH, "images", "--json", tag], capture=True))[0]["size"]
+    size = int(run([engine, "image", "inspect", "--format", "{{.Size}}", tag], capture=True))
+    return f"{size / 1e6:.0f} MB"
+
+
+def manifest_type(tag: str, engine: str) -> str:
+    """The media type of the image's manifest, which a push writes as it is.
+
+    Docker's containerd image store reports its descriptor; Docker's classic store reports none, and pushes
+    a Docker v2 schema 2 manifest; podman reports ManifestType; finch (nerdctl) its native descriptor.
+    """
+    if engine == "buildah":
+        inspect = [*BUILDAH, "inspect", "--type", "image", "--format", "{{.Manifest}}", tag]
+        return json.loads(run(inspect, capture=True)).get("mediaType", OCI_MANIFEST)
+    if family(engine) == "finch":
+        (native,) = json.loads(run([engine, "image", "inspect", "--mode=native", tag], capture=True))
+        return native["Image"]["Target"]["mediaType"]
+    (image,) = json.loads(run([engine, "image", "inspect", tag], capture=True))
+    return (image.get("Descriptor") or {}).get("mediaType") or image.get("ManifestType") or DOCKER_MANIFEST
 
 
 def build_image(
@@ -103,7 +143,7 @@ def build_image(
         model_dir: artifact directory baked into the image (the export/ contract).
         tag: image name to give the result.
         base: base image; by default the AWS base, or the stand-in when buildah cannot pull it.
-        engine: "docker" or "buildah"; by default docker when a daemon answers.
+        engine: a Docker-compatible CLI (docker, podman, finch) or "buildah"; by default `pick_engine()`.
 
     Raises:
         ImageError: the model is incomplete or the build failed.
@@ -112,11 +152,12 @@ def build_image(
     engine = engine or pick_engine()
     with ExitStack() as stack:
         context = build_context(model_dir, stack)
-        if engine == "docker":
-            base = base or AWS_BASE
-            run(["docker", "build", "--build-arg", f"BASE_IMAGE={base}", "--tag", tag, context])
-        else:
+        if engine == "buildah":
             base = base or buildah_base()
             log.info("building %s on %s with buildah", tag, base)
             buildah_build(context, tag, {"BASE_IMAGE": base})
-    return BuiltImage(tag=tag, engine=engine, base=base, size=image_size(tag, engine))
+        else:
+            base = base or AWS_BASE
+            log.info("building %s on %s with %s", tag, base, engine)
+            run(build_command(engine, context, tag, {"BASE_IMAGE": base}, buildx=has_buildx(engine)))
+    return BuiltImage(tag, engine, base, image_size(tag, engine), manifest_type(tag, engine))

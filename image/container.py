@@ -2,8 +2,8 @@
 
 With buildah (chroot isolation shares the host's network) the emulator is started explicitly on free
 loopback ports, wrapping the image's own entrypoint and CMD: the entrypoint then sees AWS_LAMBDA_RUNTIME_API
-and runs the runtime client, as inside Lambda. With Docker the image runs as it is, its port 8080
-published on a free loopback port. Either way the function gets the environment the CDK stack sets.
+and runs the runtime client, as inside Lambda. With Docker (or podman, finch) the image runs as it is, its
+port 8080 published on a free loopback port. Either way the function gets the environment the CDK stack sets.
 """
 
 from __future__ import annotations
@@ -80,22 +80,24 @@ def buildah_running(tag: str) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def docker_running(tag: str) -> Iterator[str]:
-    """Run `tag` with Docker (its own entrypoint and emulator); yield the invoke URL."""
+def docker_running(tag: str, engine: str = "docker") -> Iterator[str]:
+    """Run `tag` with Docker or a CLI that speaks its `run` (its own entrypoint and emulator); yield the
+    invoke URL."""
     port, name = free_port(), f"image-test-{os.getpid()}"
     env = [flag for pair in function_env() for flag in ("--env", pair)]
     publish = ["--publish", f"127.0.0.1:{port}:8080"]
-    process = subprocess.Popen(["docker", "run", "--rm", "--name", name, *env, *publish, tag])
+    process = subprocess.Popen([engine, "run", "--rm", "--name", name, *env, *publish, tag])
     try:
         wait_listening(port, process, START_TIMEOUT_S)
         yield f"http://127.0.0.1:{port}{INVOKE_PATH}"
     except EmulatorError as exc:
         raise ImageError(str(exc)) from exc
     finally:
-        subprocess.run(["docker", "stop", name], capture_output=True, check=False)
+        subprocess.run([engine, "stop", name], capture_output=True, check=False)
         process.wait()
 
 
 def running(tag: str, engine: str | None = None) -> contextlib.AbstractContextManager[str]:
-    """Run `tag` with `engine` ("docker" or "buildah"; by default docker when a daemon answers)."""
-    return docker_running(tag) if (engine or pick_engine()) == "docker" else buildah_running(tag)
+    """Run `tag` with `engine` (a Docker-compatible CLI or "buildah"; by default `pick_engine()`)."""
+    engine = engine or pick_engine()
+    return buildah_running(tag) if engine == "buildah" else docker_running(tag, engine)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from image.build import AWS_BASE, BuiltImage, build_image
+from image.build import AWS_BASE, OCI_MANIFEST, BuiltImage, build_image
 from image.local_base import PYTHON, build_local_base
 from image.tools import BUILDAH, run
 from image.verify import verify_image
@@ -49,6 +49,7 @@ def run_in_image(tag: str, *argv: str) -> str:
 
 def test_image_answers_rest_http_and_direct_events(built: BuiltImage, tiny_artifact: Path) -> None:
     assert (built.engine, built.base.split(":")[0]) == ("buildah", "localhost/lambda-python-standin")
+    assert built.manifest == OCI_MANIFEST  # one image manifest: what a push writes, and what Lambda runs
     verify_image(built.tag, tiny_artifact, engine="buildah")  # raises ImageError listing every wrong answer
 
 
