@@ -64,7 +64,11 @@ class SentimentFunction(Construct):
         )
         self.log_group.grant_write(self.role)
         # The asset is the repository root; its .dockerignore keeps venvs, data and build junk out of
-        # both the Docker build context and the asset hash.
+        # both the Docker build context and the asset hash. Nothing but the platform goes into the build
+        # command: the CDK CLI runs `$CDK_DOCKER build --tag T --platform P .` with
+        # BUILDX_NO_DEFAULT_ATTESTATIONS=1, so buildx attaches no provenance and pushes one image manifest
+        # (Lambda refuses an OCI index). `outputs` cannot help: BuildKit keeps the index whenever it
+        # attests, and podman and Docker's legacy builder refuse --output=type=image.
         code = lambda_.DockerImageCode.from_image_asset(str(image_directory), platform=platform)
         self.function = lambda_.DockerImageFunction(
             self,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 from aws_cdk.assertions import Match
-from infra_synth import Synthesized, only, resources
+from infra_synth import ACCOUNT, REGION, Synthesized, only, resources
 
 
 def test_image_function_defaults(default_stack: Synthesized) -> None:
@@ -48,6 +50,32 @@ def test_image_asset_is_built_for_the_function_architecture(
         (image,) = synth.assets["dockerImages"].values()
         assert image["source"]["platform"] == platform
         assert "ImageUri" in only(synth, "AWS::Lambda::Function")["Code"]
+
+
+def test_image_asset_is_built_by_a_plain_build_command(
+    default_stack: Synthesized, options_stack: Synthesized, regional_stack: Synthesized
+) -> None:
+    """The asset manifest asks for `build --tag T --platform P .` and nothing more.
+
+    Docker (buildx or the legacy builder), Finch and Podman all accept that command, and with
+    BUILDX_NO_DEFAULT_ATTESTATIONS=1, which the CDK CLI sets, it yields one image manifest. Any of the options
+    left out would break that: dockerOutputs (--output: podman and the legacy builder refuse it, and it
+    cannot drop attestations), cache exports (a buildx builder only), build args (BUILDKIT_MULTI_PLATFORM
+    makes an index of one), an executable (our own build, which the CLI would run instead).
+    """
+    for synth in (default_stack, options_stack, regional_stack):
+        (image,) = synth.assets["dockerImages"].values()
+        assert set(image["source"]) == {"directory", "platform"}
+
+
+def test_image_tag_the_deploy_checks_in_ecr(regional_stack: Synthesized) -> None:
+    """Where `make deploy` finds the repository and tag the CLI pushes (and skips when already there)."""
+    ((asset_hash, image),) = regional_stack.assets["dockerImages"].items()
+    (destination,) = image["destinations"].values()
+    assert destination["imageTag"] == asset_hash
+    assert destination["repositoryName"] == f"cdk-hnb659fds-container-assets-{ACCOUNT}-{REGION}"
+    image_uri = only(regional_stack, "AWS::Lambda::Function")["Code"]["ImageUri"]
+    assert f"cdk-hnb659fds-container-assets-{ACCOUNT}-{REGION}:{asset_hash}" in json.dumps(image_uri)
 
 
 def test_image_asset_holds_only_what_the_dockerfile_copies(default_stack: Synthesized) -> None:
