@@ -37,11 +37,14 @@ def _synth(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def _deploy(settings: Settings, args: argparse.Namespace) -> None:
-    target = check_deploy(MODEL_DIR, region=args.region, needs_logging_role=not settings.cloud_watch_role)
+    plan = check_deploy(MODEL_DIR, settings, region=args.region)
+    for note in plan.notes:
+        print(note)
+    target = plan.target
     print(f"deploying {settings.stack_name} to {target.account}/{target.region}")
     OUTPUTS_FILE.parent.mkdir(parents=True, exist_ok=True)
     deploy_args = [settings.stack_name, "--require-approval", "never", "--outputs-file", str(OUTPUTS_FILE)]
-    run_cdk("deploy", deploy_args, args.context, _region_env(target))
+    run_cdk("deploy", deploy_args, _with_context(args.context, plan.context), _region_env(target))
     print(how_to_call(settings, _read_outputs(settings.stack_name)))
 
 
@@ -49,6 +52,12 @@ def _destroy(settings: Settings, args: argparse.Namespace) -> None:
     target = check_aws(open_session(args.region, "make destroy"))
     print(f"destroying {settings.stack_name} in {target.account}/{target.region}")
     run_cdk("destroy", [settings.stack_name, "--force"], args.context, _region_env(target))
+
+
+def _with_context(given: list[str], added: tuple[str, ...]) -> list[str]:
+    """The user's `-c` pairs with the preflight's on top: a key it sets replaces the user's own."""
+    keys = {pair.partition("=")[0] for pair in added}
+    return [pair for pair in given if pair.partition("=")[0] not in keys] + list(added)
 
 
 def _region_env(target: Target) -> dict[str, str]:

@@ -1,12 +1,15 @@
-"""Checks before `make deploy`: everything a deploy needs, reported together in one line."""
+"""Checks before `make deploy`: everything a deploy needs, reported together in one line, and what the
+deploy must add on its own (API Gateway's logging role where an account has none)."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import boto3
 from botocore.config import Config
@@ -15,11 +18,20 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from handler.artifact import require_model
 from handler.errors import ArtifactError
 from infra.aws_session import NoRegionError, aws_session
+from infra.settings import Settings, context_key, env_var
 
+T = TypeVar("T")
 TOOLKIT_STACK = "CDKToolkit"
 _HEALTHY = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE")
 _CLIENT_CONFIG = Config(connect_timeout=5, read_timeout=15, retries={"mode": "standard", "max_attempts": 3})
 DOCKER_INFO_TIMEOUT_S = 20  # `docker info` waits on the daemon; a stopped one must not hang the deploy
+# What `make deploy` says when it sets the logging role up itself: the role and the account setting outlive
+# the stack (CDK retains both), which is what every other API in the region then logs with.
+LOGGING_ROLE_SETUP = (
+    "API Gateway has no CloudWatch Logs role in {where}: deploying with {variable}=true, which creates "
+    "one (AWS-managed policy AmazonAPIGatewayPushToCloudWatchLogs) and sets it in API Gateway's account "
+    "settings for every API in {region}; both stay after make destroy"
+)
 
 
 class PreflightError(Exception):
@@ -34,38 +46,55 @@ class Target:
     region: str
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What the preflight decided: where the deploy goes, the session that reaches it, the settings it adds
+    (`-c key=value` pairs, e.g. the logging role) and what to tell the user before deploying."""
+
+    target: Target
+    session: boto3.Session
+    context: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
 def check_deploy(
-    model_dir: Path,
-    session: boto3.Session | None = None,
-    *,
-    region: str | None = None,
-    needs_logging_role: bool = False,
-) -> Target:
-    """Check the model, Docker, AWS credentials and the CDK bootstrap stack.
+    model_dir: Path, settings: Settings, session: boto3.Session | None = None, *, region: str | None = None
+) -> Plan:
+    """Check the model, Docker, AWS credentials, the CDK bootstrap stack and API Gateway's logging role.
 
     Args:
         model_dir: the artifact directory the image ships (must hold manifest.json).
+        settings: the stack's settings, as the deploy will synthesize them.
         session: boto3 session to use (tests pass one with stubbed clients); None: `open_session(region)`.
         region: an explicit --region (infra/aws_session.py says what else names one).
-        needs_logging_role: the stack does not create API Gateway's account logging role
-            (cloudWatchRole off): check that the account already has one.
 
     Raises:
         PreflightError: one line naming everything that is missing and how to fix it.
     """
     problems = [p for p in (_check_model(model_dir), _check_docker()) if p]
-    target = None
     try:
         session = session or open_session(region, "make deploy")
         target = check_aws(session)
-        check_bootstrap(session, target)
-        if needs_logging_role:
-            check_logging_role(session, target)
+    except PreflightError as exc:  # without credentials nothing else on AWS can be read
+        raise PreflightError("; ".join([*problems, str(exc)])) from None
+    context, notes = [], []
+    _attempt(problems, check_bootstrap, session, target)
+    if not settings.cloud_watch_role and _attempt(problems, has_logging_role, session, target) is False:
+        context.append(f"{context_key('cloud_watch_role')}=true")
+        where, variable = f"{target.account}/{target.region}", env_var("cloud_watch_role")
+        notes.append(LOGGING_ROLE_SETUP.format(where=where, region=target.region, variable=variable))
+    if problems:
+        raise PreflightError("; ".join(problems))
+    return Plan(target, session, tuple(context), tuple(notes))
+
+
+def _attempt(problems: list[str], check: Callable[..., T], *args: Any) -> T | None:
+    """Run one check; its PreflightError joins `problems` (and None is returned) so the others still run."""
+    try:
+        return check(*args)
     except PreflightError as exc:
         problems.append(str(exc))
-    if problems or target is None:
-        raise PreflightError("; ".join(problems))
-    return target
+        return None
 
 
 def open_session(region: str | None, command: str) -> boto3.Session:
@@ -128,27 +157,26 @@ def check_bootstrap(session: boto3.Session, target: Target) -> None:
         raise PreflightError(f"the {TOOLKIT_STACK} stack is in state {status}: fix it, then {fix}")
 
 
-def check_logging_role(session: boto3.Session, target: Target) -> None:
-    """API Gateway writes the stage's access and error logs with the role set in its account settings
-    (one per account and region); without one, the deploy fails halfway with "CloudWatch Logs role ARN
-    must be set in account settings to enable logging".
+def has_logging_role(session: boto3.Session, target: Target) -> bool:
+    """Whether API Gateway's account settings name a CloudWatch Logs role (one per account and region).
+
+    The stage's access and error logs need one; without it the deploy fails halfway with "CloudWatch Logs
+    role ARN must be set in account settings to enable logging".
 
     Raises:
-        PreflightError: no role is set, or the settings cannot be read.
+        PreflightError: the settings cannot be read (the line says how to set the role up regardless).
     """
     apigateway = session.client("apigateway", region_name=target.region, config=_CLIENT_CONFIG)
     try:
-        role = apigateway.get_account().get("cloudwatchRoleArn")
+        return bool(apigateway.get_account().get("cloudwatchRoleArn"))
     except (ClientError, BotoCoreError) as exc:
         said = _describe(exc) if isinstance(exc, ClientError) else str(exc)
-        raise PreflightError(f"cannot read API Gateway's account settings: {said}") from None
-    if not role:
         raise PreflightError(
-            f"API Gateway in {target.account}/{target.region} has no CloudWatch Logs role, which the stage's "
-            "logs need: deploy once with `-c cloudWatchRole=true` (the stack creates one and sets it for the "
-            "whole account and region, replacing none since none is set), or set your own with `aws "
-            "apigateway update-account --patch-operations op=replace,path=/cloudwatchRoleArn,value=<arn>`"
-        )
+            f"cannot read API Gateway's account settings ({said}), so whether {target.account}/"
+            f"{target.region} has the CloudWatch Logs role the stage's logs need is unknown: allow "
+            f"apigateway:GET on arn:aws:apigateway:{target.region}::/account, or set the role up with "
+            f"`make deploy {env_var('cloud_watch_role')}=true` (it replaces any role set there)"
+        ) from None
 
 
 def _check_model(model_dir: Path) -> str | None:

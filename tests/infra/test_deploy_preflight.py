@@ -16,9 +16,13 @@ import pytest
 from botocore.stub import Stubber
 
 from handler.manifest import ARTIFACT_FILES
+from infra.__main__ import _settings, _with_context
 from infra.preflight import PreflightError, check_deploy, open_session
+from infra.settings import Settings
 
 ACCOUNT, REGION = "123456789012", "eu-west-1"
+LOGGING_ROLE = f"arn:aws:iam::{ACCOUNT}:role/apigateway-logs"
+DEFAULTS = Settings()
 
 
 class StubbedSession:
@@ -57,6 +61,14 @@ class StubbedSession:
         self.stubs["apigateway"].add_response("get_account", account, {})
         return self
 
+    def ready(self) -> StubbedSession:
+        """An account every check passes: credentials, bootstrap, a logging role."""
+        return self.identity().toolkit("UPDATE_COMPLETE").logging_role(LOGGING_ROLE)
+
+    def assert_all_asked(self) -> None:
+        for stub in self.stubs.values():
+            stub.assert_no_pending_responses()
+
 
 @pytest.fixture
 def model_dir(tmp_path: Path) -> Path:
@@ -83,26 +95,30 @@ def docker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.usefixtures("docker")
 def test_ready_account_passes(model_dir: Path) -> None:
-    target = check_deploy(model_dir, StubbedSession().identity().toolkit("UPDATE_COMPLETE"))
-    assert (target.account, target.region) == (ACCOUNT, REGION)
+    session = StubbedSession().ready()
+    plan = check_deploy(model_dir, DEFAULTS, session)
+    assert (plan.target.account, plan.target.region) == (ACCOUNT, REGION)
+    assert (plan.context, plan.notes) == ((), ())
+    session.assert_all_asked()
 
 
 @pytest.mark.usefixtures("docker")
 def test_missing_bootstrap_says_how_to_bootstrap(model_dir: Path) -> None:
-    session = StubbedSession().identity()
+    session = StubbedSession().identity().logging_role(LOGGING_ROLE)
     session.stubs["cloudformation"].add_client_error(
         "describe_stacks", "ValidationError", "Stack with id CDKToolkit does not exist"
     )
     with pytest.raises(
         PreflightError, match=rf"not bootstrapped.*npx cdk bootstrap aws://{ACCOUNT}/{REGION}"
     ):
-        check_deploy(model_dir, session)
+        check_deploy(model_dir, DEFAULTS, session)
 
 
 @pytest.mark.usefixtures("docker")
 def test_broken_bootstrap_stack_is_named(model_dir: Path) -> None:
+    session = StubbedSession().identity().toolkit("ROLLBACK_COMPLETE").logging_role(LOGGING_ROLE)
     with pytest.raises(PreflightError, match="CDKToolkit stack is in state ROLLBACK_COMPLETE"):
-        check_deploy(model_dir, StubbedSession().identity().toolkit("ROLLBACK_COMPLETE"))
+        check_deploy(model_dir, DEFAULTS, session)
 
 
 @pytest.mark.usefixtures("docker")
@@ -110,7 +126,7 @@ def test_rejected_credentials(model_dir: Path) -> None:
     session = StubbedSession()
     session.stubs["sts"].add_client_error("get_caller_identity", "ExpiredToken", "The security token expired")
     with pytest.raises(PreflightError, match="AWS rejected the credentials: ExpiredToken"):
-        check_deploy(model_dir, session)
+        check_deploy(model_dir, DEFAULTS, session)
 
 
 @pytest.fixture
@@ -128,7 +144,7 @@ def aws_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.mark.usefixtures("docker", "aws_config")
 def test_missing_region_names_the_variable_and_the_make_command(model_dir: Path) -> None:
     with pytest.raises(PreflightError) as caught:
-        check_deploy(model_dir)
+        check_deploy(model_dir, DEFAULTS)
     assert str(caught.value) == (
         "no AWS region: run `AWS_REGION=<region> make deploy` (e.g. AWS_REGION=eu-west-1), "
         "or set your profile's with `aws configure set region <region>`"
@@ -153,19 +169,19 @@ def test_the_preflight_checks_the_region_the_cdk_cli_deploys_to(
     aws_config.write_text("[default]\nregion = eu-central-1\n")
     for name, value in variables.items():
         monkeypatch.setenv(name, value)
-    session = StubbedSession(open_session(flag, "make deploy")).identity().toolkit("CREATE_COMPLETE")
-    assert check_deploy(model_dir, session).region == expected
+    session = StubbedSession(open_session(flag, "make deploy")).ready()
+    assert check_deploy(model_dir, DEFAULTS, session).target.region == expected
     assert session.clients["sts"].meta.region_name == expected
 
 
 def test_everything_missing_is_reported_together(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CDK_DOCKER", "no-such-docker-cli")
-    session = StubbedSession().identity()
+    session = StubbedSession().identity().logging_role(LOGGING_ROLE)
     session.stubs["cloudformation"].add_client_error(
         "describe_stacks", "ValidationError", "Stack with id CDKToolkit does not exist"
     )
     with pytest.raises(PreflightError) as caught:
-        check_deploy(tmp_path / "model", session)
+        check_deploy(tmp_path / "model", DEFAULTS, session)
     message = str(caught.value)
     assert "\n" not in message
     assert "run `make model` first" in message
@@ -178,7 +194,7 @@ def test_docker_daemon_not_running_is_reported(
 ) -> None:
     fake_docker(tmp_path / "bin", monkeypatch, exit_code=1)
     with pytest.raises(PreflightError) as caught:
-        check_deploy(model_dir, StubbedSession().identity().toolkit("UPDATE_COMPLETE"))
+        check_deploy(model_dir, DEFAULTS, StubbedSession().ready())
     assert str(caught.value) == (
         "`docker info` failed (exit 1: Cannot connect to the Docker daemon at unix:///var/run/docker.sock): "
         "is the Docker daemon running?"
@@ -186,17 +202,52 @@ def test_docker_daemon_not_running_is_reported(
 
 
 @pytest.mark.usefixtures("docker")
-def test_an_account_without_api_gateways_logging_role_is_told_before_the_deploy(model_dir: Path) -> None:
+def test_an_account_without_api_gateways_logging_role_gets_one_set_up(model_dir: Path) -> None:
+    """No role in the account and cloudWatchRole off: the deploy turns it on and says what that does."""
     session = StubbedSession().identity().toolkit("CREATE_COMPLETE").logging_role(None)
-    with pytest.raises(PreflightError, match="has no CloudWatch Logs role") as error:
-        check_deploy(model_dir, session, needs_logging_role=True)
-    assert "-c cloudWatchRole=true" in str(error.value)
-    assert "update-account" in str(error.value)
+    plan = check_deploy(model_dir, DEFAULTS, session)
+    assert plan.context == ("cloudWatchRole=true",)
+    (note,) = plan.notes
+    assert note == (
+        f"API Gateway has no CloudWatch Logs role in {ACCOUNT}/{REGION}: deploying with "
+        "SENTIMENT_CLOUD_WATCH_ROLE=true, which creates one (AWS-managed policy "
+        "AmazonAPIGatewayPushToCloudWatchLogs) and sets it in API Gateway's account settings for every API "
+        f"in {REGION}; both stay after make destroy"
+    )
 
 
 @pytest.mark.usefixtures("docker")
-def test_an_account_with_a_logging_role_passes(model_dir: Path) -> None:
-    role = f"arn:aws:iam::{ACCOUNT}:role/apigateway-logs"
-    session = StubbedSession().identity().toolkit("CREATE_COMPLETE").logging_role(role)
-    assert check_deploy(model_dir, session, needs_logging_role=True).account == ACCOUNT
-    session.stubs["apigateway"].assert_no_pending_responses()
+def test_an_account_with_a_logging_role_keeps_it(model_dir: Path) -> None:
+    session = StubbedSession().ready()
+    plan = check_deploy(model_dir, DEFAULTS, session)
+    assert (plan.context, plan.notes) == ((), ())
+    session.assert_all_asked()
+
+
+@pytest.mark.usefixtures("docker")
+def test_with_cloud_watch_role_on_the_account_setting_is_not_read(model_dir: Path) -> None:
+    """The stack sets the role itself: no get_account answer is stubbed, so a call would fail the test."""
+    session = StubbedSession().identity().toolkit("CREATE_COMPLETE")
+    assert check_deploy(model_dir, Settings(cloud_watch_role=True), session).context == ()
+
+
+@pytest.mark.usefixtures("docker")
+def test_unreadable_logging_role_names_the_make_variable_never_a_context_flag(model_dir: Path) -> None:
+    session = StubbedSession().identity().toolkit("CREATE_COMPLETE")
+    session.stubs["apigateway"].add_client_error("get_account", "AccessDeniedException", "not allowed")
+    with pytest.raises(PreflightError) as caught:
+        check_deploy(model_dir, DEFAULTS, session)
+    message = str(caught.value)
+    assert "cannot read API Gateway's account settings (AccessDeniedException: not allowed)" in message
+    assert "`make deploy SENTIMENT_CLOUD_WATCH_ROLE=true`" in message
+    assert "-c " not in message
+
+
+def test_the_role_the_preflight_adds_wins_over_the_users_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The settings the synth reads from the deploy's context: the added pair replaces a given one, and
+    context wins over SENTIMENT_CLOUD_WATCH_ROLE=false in the environment."""
+    monkeypatch.setenv("SENTIMENT_CLOUD_WATCH_ROLE", "false")
+    context = _with_context(["memoryMb=3008", "cloudWatchRole=false"], ("cloudWatchRole=true",))
+    assert context == ["memoryMb=3008", "cloudWatchRole=true"]
+    settings = _settings(context)
+    assert (settings.cloud_watch_role, settings.memory_mb) == (True, 3008)
