@@ -32,7 +32,7 @@ from tqdm import tqdm
 from bulk.read import BadLine, count_rows, rows
 from handler.errors import ArtifactError
 from handler.inference import Classifier
-from handler.rows import Columns, score_rows
+from handler.rows import Columns, error_row, score_rows
 from handler.sessions import available_cpus
 
 CHUNK_ROWS = 64  # rows per task: enough to amortise the inter-process hop, small enough to keep cores busy
@@ -68,7 +68,7 @@ def score_chunk(classifier: Classifier, chunk: Chunk, columns: Columns) -> list[
     """One answer per row of the chunk, in order: handler.rows' answers, and unreadable lines as errors."""
     answers = iter(score_rows(classifier, [(n, r) for n, r in chunk if not isinstance(r, BadLine)], columns))
     return [
-        {"row": number, "error": record.reason} if isinstance(record, BadLine) else next(answers)
+        error_row(number, None, columns, record.reason) if isinstance(record, BadLine) else next(answers)
         for number, record in chunk
     ]
 
@@ -115,7 +115,8 @@ def _write(chunks: Iterator[Scored], scored: IO[str], errors: IO[str], bar: tqdm
     for answers, peak in chunks:
         for answer in answers:
             failed = "error" in answer
-            (errors if failed else scored).write(json.dumps(answer, ensure_ascii=False) + "\n")
+            # default=str: a Parquet id may be a date or a decimal, which JSON has no type for.
+            (errors if failed else scored).write(json.dumps(answer, ensure_ascii=False, default=str) + "\n")
             bad += failed
         total += len(answers)
         worker_peak = max(worker_peak, peak)

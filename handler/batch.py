@@ -2,10 +2,10 @@
 
 A Distributed Map with an ItemBatcher invokes the function with that shape. The bulk state machine
 (infra/constructs/bulk.py) shapes each item as `{"row": n, "value": <the JSONL object or CSV row>}` and
-names the columns in BatchInput. The answer is a list with one object per item, in order: the
-prediction's fields, or an `error` saying why that row could not be scored (handler/rows.py). A bad row
-never fails the batch, so Step Functions neither retries nor counts good rows as failed; a batch fails
-only when the function itself does.
+names the columns in BatchInput. The answer is a list with one object per item, in order, each with the
+item's `row` (and `id` with an id column): the model and the prediction's fields, or an `error` saying why
+that row could not be scored (handler/rows.py). A bad row never fails the batch, so Step Functions neither
+retries nor counts good rows as failed; a batch fails only when the function itself does.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from handler.observability import logger
-from handler.rows import Columns, problem, score_rows
+from handler.rows import Columns, error_row, problem, score_rows
 from handler.service import get_classifier
 from handler.settings import get_settings
 
@@ -52,11 +52,14 @@ def invoke(event: dict[str, Any], context: LambdaContext) -> list[dict[str, Any]
         columns = Columns.model_validate(event.get("BatchInput") or {})
     except ValidationError as error:
         field = ".".join(str(part) for part in error.errors()[0]["loc"]) or "BatchInput"
-        return _refuse(rows, f"BatchInput: {field}: {problem(error)}")
+        # Without valid columns no id can be read: the rows are answered with their numbers.
+        return _refuse(rows, Columns(), f"BatchInput: {field}: {problem(error)}")
     most = get_settings().max_texts
     if len(rows) > most:  # the API's batch limit: a batch this long could outrun the function's timeout
         return _refuse(
-            rows, f"a batch of {len(rows)} items; the function takes at most {most} (SENTIMENT_MAX_TEXTS)"
+            rows,
+            columns,
+            f"a batch of {len(rows)} items; the function takes at most {most} (SENTIMENT_MAX_TEXTS)",
         )
     answers = score_rows(get_classifier(), rows, columns)
     # Counts only, at DEBUG like the API's "predicted" line: never a row's text.
@@ -64,5 +67,5 @@ def invoke(event: dict[str, Any], context: LambdaContext) -> list[dict[str, Any]
     return answers
 
 
-def _refuse(rows: list[tuple[int | None, Any]], reason: str) -> list[dict[str, Any]]:
-    return [{"row": number, "error": reason} for number, _ in rows]
+def _refuse(rows: list[tuple[int | None, Any]], columns: Columns, reason: str) -> list[dict[str, Any]]:
+    return [error_row(number, record, columns, reason) for number, record in rows]

@@ -1,6 +1,10 @@
 """One row of a bulk job, read and scored as the API scores a text: the same text rules (length limit from
 settings, not blank), the same model, every field of the Prediction in the answer.
 
+Every answer starts with where the row came from, `row` and (with an id column) `id`, so that a bad row can
+be found in the input; a scored row adds the `model` that answered and the prediction's fields, a bad row
+adds the `error` alone (bulk/README.md, "The output row").
+
 Shared by the Lambda's Distributed Map batches (handler/batch.py) and `make score` (bulk/), so a row gets
 the same answer, or the same error, on a laptop and on AWS. No Powertools here: bulk/ runs it in worker
 processes that need nothing of the Lambda runtime.
@@ -38,8 +42,8 @@ class Columns(BaseModel):
     all_scores: bool = Field(default=False, alias="allScores", description="Add every label's score.")
 
 
-def row_text(record: Any, columns: Columns) -> tuple[str, Any]:
-    """The text and id (None without an id column) of one row.
+def row_text(record: Any, columns: Columns) -> str:
+    """The text of one row.
 
     Raises:
         RowError: the row is not an object, lacks a column, or its text breaks the API's text rules.
@@ -50,10 +54,23 @@ def row_text(record: Any, columns: Columns) -> tuple[str, Any]:
         if column not in record:
             raise RowError(f"no column {column!r}")
     try:
-        text = _TEXT.validate_python(record[columns.text])
+        return _TEXT.validate_python(record[columns.text])
     except ValidationError as error:
         raise RowError(f"{columns.text}: {problem(error)}") from None
-    return text, record[columns.id] if columns.id else None
+
+
+def row_head(number: int | None, record: Any, columns: Columns) -> dict[str, Any]:
+    """What every answer starts with: the row number, and with an id column the row's id (None when the row
+    has none to read: not an object, or no such column)."""
+    head: dict[str, Any] = {"row": number}
+    if columns.id:
+        head["id"] = record.get(columns.id) if isinstance(record, dict) else None
+    return head
+
+
+def error_row(number: int | None, record: Any, columns: Columns, reason: str) -> dict[str, Any]:
+    """A bad row's answer: where it is, and why it was not scored (one line)."""
+    return {**row_head(number, record, columns), "error": reason}
 
 
 def problem(error: ValidationError) -> str:
@@ -80,16 +97,12 @@ def score_rows(
     answers: list[dict[str, Any]] = []
     texts: list[str] = []
     for number, record in rows:
-        answer: dict[str, Any] = {"row": number}
         try:
-            text, row_id = row_text(record, columns)
+            texts.append(row_text(record, columns))
         except RowError as error:
-            answer["error"] = str(error)
+            answers.append(error_row(number, record, columns, str(error)))
         else:
-            texts.append(text)
-            if columns.id:
-                answer["id"] = row_id
-        answers.append(answer)
+            answers.append({**row_head(number, record, columns), "model": classifier.model_id})
     predictions = iter(classifier.classify(texts))
     for answer in answers:
         if "error" not in answer:

@@ -3,6 +3,7 @@ for any number of workers, atomic writes, one-line errors, and memory that does 
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import subprocess
@@ -12,6 +13,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
+from handler.artifact import read_manifest
 
 ROOT = Path(__file__).resolve().parents[2]
 ROWS = [
@@ -58,8 +61,11 @@ def test_make_score_reports_bad_rows_by_row_number(tiny_artifact, tmp_path):
     assert [(r["row"], r["id"]) for r in scored] == [(1, "a"), (5, "e"), (6, "f")]
     assert scored[2]["windows"] > 1
     assert "scores" not in scored[0]
-    errors = {r["row"]: r["error"] for r in lines(tmp_path / "scored.errors.jsonl")}
-    assert set(errors) == {2, 3, 4, 7}
+    assert {r["model"] for r in scored} == {read_manifest(tiny_artifact).model_id}
+    bad = lines(tmp_path / "scored.errors.jsonl")
+    assert [(r["row"], r["id"]) for r in bad] == [(2, "b"), (3, "c"), (4, "d"), (7, None)]
+    assert all(set(r) == {"row", "id", "error"} and "\n" not in r["error"] for r in bad)
+    errors = {r["row"]: r["error"] for r in bad}
     assert errors[3] == "no column 'text'"
     assert errors[4] == "text: String should have at most 10000 characters"
     assert errors[7].startswith("not JSON")
@@ -99,6 +105,17 @@ def test_csv_and_parquet_with_every_score(tiny_artifact, tmp_path):
         assert all(set(r["scores"]) == {"NEGATIVE", "POSITIVE"} for r in scored)
     csv_errors = {r["row"]: r["error"] for r in lines(tmp_path / "reviews.csv.errors.jsonl")}
     assert csv_errors[4] == "no column 'review'"  # a short row: its fields are missing, not blank
+
+
+def test_ids_json_has_no_type_for_are_written_as_text(tiny_artifact, tmp_path):
+    """A Parquet id column of dates: each row, scored or bad, still names its id."""
+    days = [datetime.datetime(2026, 12, day) for day in (1, 2)]
+    pq.write_table(pa.table({"text": ["Great value.", " "], "day": days}), tmp_path / "r.parquet")
+    out = tmp_path / "scored.jsonl"
+    done = score(str(tmp_path / "r.parquet"), str(out), "--model", str(tiny_artifact), "--id-column", "day")
+    assert done.returncode == 0, done.stderr
+    assert [r["id"] for r in lines(out)] == ["2026-12-01 00:00:00"]
+    assert [r["id"] for r in lines(tmp_path / "scored.errors.jsonl")] == ["2026-12-02 00:00:00"]
 
 
 @pytest.mark.parametrize(

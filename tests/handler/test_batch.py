@@ -47,7 +47,23 @@ def test_jsonl_batch_answers_every_row_in_order(app, context, jsonl_batch):
     assert errors[3] == "no column 'text'"
     assert errors[5] == "text: Input should be a valid string"
     assert errors[2].startswith("text: ")
-    assert "id" not in answers[1]  # a bad row carries its row number and reason only
+
+
+def test_every_row_says_where_it_came_from(app, context, jsonl_batch):
+    """A scored row names its model; a bad row carries its row number, its id (None where it has none to
+    read) and one line saying why, and nothing else."""
+    jsonl_batch["Items"] += [
+        {"row": 6, "value": {"text": "no id column"}},
+        {"row": 7, "value": "not an object"},
+    ]
+    answers = app.lambda_handler(jsonl_batch, context)
+    model = app.get_classifier().model_id
+    assert [a.get("model") for a in answers if "error" not in a] == [model, model]
+    bad = [a for a in answers if "error" in a]
+    expected = [(2, "r-002"), (3, "r-003"), (5, "r-005"), (6, None), (7, None)]
+    assert [(a["row"], a["id"]) for a in bad] == expected
+    assert all(set(a) == {"row", "id", "error"} for a in bad)
+    assert all(a["error"] and "\n" not in a["error"] for a in bad)
 
 
 def test_batch_rows_get_the_api_answer(app, context, jsonl_batch):
@@ -57,12 +73,14 @@ def test_batch_rows_get_the_api_answer(app, context, jsonl_batch):
     predicted = app.lambda_handler({"texts": texts}, context)["predictions"]
     for answer, prediction in zip((answers[0], answers[3]), predicted, strict=True):
         assert {k: answer[k] for k in prediction} == prediction
+        assert answer["model"] == app.lambda_handler({"texts": texts}, context)["model"]
 
 
 def test_csv_batch_with_all_scores(app, context):
     answers = app.lambda_handler(load_event("distributed_map_batch_csv"), context)
     assert [a["row"] for a in answers] == [1, 2, 3]
-    assert set(answers[1]) == {"row", "error"}
+    assert set(answers[1]) == {"row", "id", "error"}
+    assert answers[1]["id"] == "B000002"
     assert answers[1]["error"].startswith("review: ")
     for answer in (answers[0], answers[2]):
         assert set(answer["scores"]) == set(app.get_classifier().labels)
@@ -72,7 +90,7 @@ def test_csv_batch_with_all_scores(app, context):
 def test_over_the_length_limit_is_a_bad_row(app, context, jsonl_batch):
     jsonl_batch["Items"][0]["value"]["text"] = "a" * 10_001
     first = app.lambda_handler(jsonl_batch, context)[0]
-    assert first == {"row": 1, "error": "text: String should have at most 10000 characters"}
+    assert first == {"row": 1, "id": "r-001", "error": "text: String should have at most 10000 characters"}
 
 
 def test_bare_items_are_scored_without_a_row_number(app, context):
@@ -90,15 +108,20 @@ def test_bare_items_are_scored_without_a_row_number(app, context):
 def test_bad_batch_input_answers_each_row_with_the_reason(app, context, jsonl_batch, batch_input, field):
     jsonl_batch["BatchInput"] = batch_input
     answers = app.lambda_handler(jsonl_batch, context)
-    assert len(answers) == 5
+    assert [a["row"] for a in answers] == [1, 2, 3, 4, 5]
     assert all(a["error"].startswith(f"BatchInput: {field}: ") for a in answers)
+    assert all(set(a) == {"row", "error"} for a in answers)  # no valid columns: no id to read
 
 
 def test_a_batch_over_the_function_limit_is_answered_not_run(app, context, jsonl_batch):
     jsonl_batch["Items"] = [copy.deepcopy(jsonl_batch["Items"][0]) for _ in range(33)]
     answers = app.lambda_handler(jsonl_batch, context)
     assert len(answers) == 33
-    assert answers[0]["error"] == "a batch of 33 items; the function takes at most 32 (SENTIMENT_MAX_TEXTS)"
+    assert answers[0] == {
+        "row": 1,
+        "id": "r-001",
+        "error": "a batch of 33 items; the function takes at most 32 (SENTIMENT_MAX_TEXTS)",
+    }
 
 
 def test_rows_carry_every_prediction_field(app):
@@ -109,4 +132,4 @@ def test_rows_carry_every_prediction_field(app):
     (answer,) = score_rows(classifier, [(7, {"t": "great"})], Columns(text="t", all_scores=True))
     (prediction,) = classifier.classify(["great"])
     expected = {k: v for k, v in vars(prediction).items() if v is not None}
-    assert answer == {"row": 7, **expected}
+    assert answer == {"row": 7, "model": classifier.model_id, **expected}
