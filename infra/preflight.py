@@ -18,6 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from handler.artifact import require_model
 from handler.errors import ArtifactError
 from infra.aws_session import NoRegionError, aws_session
+from infra.lambda_quotas import Findings, quota_findings, read_concurrency
 from infra.settings import Settings, context_key, env_var
 
 T = TypeVar("T")
@@ -60,7 +61,8 @@ class Plan:
 def check_deploy(
     model_dir: Path, settings: Settings, session: boto3.Session | None = None, *, region: str | None = None
 ) -> Plan:
-    """Check the model, Docker, AWS credentials, the CDK bootstrap stack and API Gateway's logging role.
+    """Check the model, Docker, AWS credentials, the CDK bootstrap stack, API Gateway's logging role and
+    Lambda's quotas.
 
     Args:
         model_dir: the artifact directory the image ships (must hold manifest.json).
@@ -83,8 +85,10 @@ def check_deploy(
         context.append(f"{context_key('cloud_watch_role')}=true")
         where, variable = f"{target.account}/{target.region}", env_var("cloud_watch_role")
         notes.append(LOGGING_ROLE_SETUP.format(where=where, region=target.region, variable=variable))
-    if problems:
-        raise PreflightError("; ".join(problems))
+    quotas = check_quotas(session, target, settings)
+    if problems or quotas.problems:  # the quota warnings too: fixing one thing at a time costs a run each
+        raise PreflightError("; ".join([*problems, *quotas.problems, *quotas.notes]))
+    notes += quotas.notes
     return Plan(target, session, tuple(context), tuple(notes))
 
 
@@ -155,6 +159,24 @@ def check_bootstrap(session: boto3.Session, target: Target) -> None:
     status = stacks[0]["StackStatus"]
     if status not in _HEALTHY:
         raise PreflightError(f"the {TOOLKIT_STACK} stack is in state {status}: fix it, then {fix}")
+
+
+def check_quotas(session: boto3.Session, target: Target, settings: Settings) -> Findings:
+    """Lambda's concurrency (and, as far as it shows, memory) quotas against the settings (lambda_quotas).
+
+    Quotas the credentials cannot read are a note, not a refusal: the CDK deploys through its bootstrap
+    roles, which may be allowed what the user is not.
+    """
+    lambda_client = session.client("lambda", region_name=target.region, config=_CLIENT_CONFIG)
+    cloudformation = session.client("cloudformation", region_name=target.region, config=_CLIENT_CONFIG)
+    try:
+        concurrency = read_concurrency(lambda_client, cloudformation, settings)
+    except (ClientError, BotoCoreError) as exc:
+        said = _describe(exc) if isinstance(exc, ClientError) else str(exc)
+        return Findings(
+            notes=[f"warning: Lambda's quotas in {target.region} not checked: cannot read them ({said})"]
+        )
+    return quota_findings(settings, concurrency, target.region)
 
 
 def has_logging_role(session: boto3.Session, target: Target) -> bool:

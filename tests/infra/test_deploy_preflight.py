@@ -33,7 +33,7 @@ class StubbedSession:
         session = session or boto3.Session(region_name=REGION)
         self.region_name = session.region_name
         keys = {"aws_access_key_id": "AKIDEXAMPLE", "aws_secret_access_key": "x"}
-        names = ("sts", "cloudformation", "apigateway")
+        names = ("sts", "cloudformation", "apigateway", "lambda")
         self.clients = {name: session.client(name, **keys) for name in names}
         self.stubs = {name: Stubber(client) for name, client in self.clients.items()}
         for stub in self.stubs.values():
@@ -61,9 +61,16 @@ class StubbedSession:
         self.stubs["apigateway"].add_response("get_account", account, {})
         return self
 
-    def ready(self) -> StubbedSession:
-        """An account every check passes: credentials, bootstrap, a logging role."""
-        return self.identity().toolkit("UPDATE_COMPLETE").logging_role(LOGGING_ROLE)
+    def concurrency(self, limit: int, unreserved: int | None = None) -> StubbedSession:
+        """Lambda GetAccountSettings: the account's concurrency limit and what is left unreserved."""
+        unreserved = limit if unreserved is None else unreserved
+        account = {"ConcurrentExecutions": limit, "UnreservedConcurrentExecutions": unreserved}
+        self.stubs["lambda"].add_response("get_account_settings", {"AccountLimit": account}, {})
+        return self
+
+    def ready(self, limit: int = 1000) -> StubbedSession:
+        """An account every check passes: credentials, bootstrap, a logging role, Lambda's concurrency."""
+        return self.identity().toolkit("UPDATE_COMPLETE").logging_role(LOGGING_ROLE).concurrency(limit)
 
     def assert_all_asked(self) -> None:
         for stub in self.stubs.values():
@@ -104,7 +111,7 @@ def test_ready_account_passes(model_dir: Path) -> None:
 
 @pytest.mark.usefixtures("docker")
 def test_missing_bootstrap_says_how_to_bootstrap(model_dir: Path) -> None:
-    session = StubbedSession().identity().logging_role(LOGGING_ROLE)
+    session = StubbedSession().identity().logging_role(LOGGING_ROLE).concurrency(1000)
     session.stubs["cloudformation"].add_client_error(
         "describe_stacks", "ValidationError", "Stack with id CDKToolkit does not exist"
     )
@@ -116,7 +123,9 @@ def test_missing_bootstrap_says_how_to_bootstrap(model_dir: Path) -> None:
 
 @pytest.mark.usefixtures("docker")
 def test_broken_bootstrap_stack_is_named(model_dir: Path) -> None:
-    session = StubbedSession().identity().toolkit("ROLLBACK_COMPLETE").logging_role(LOGGING_ROLE)
+    session = (
+        StubbedSession().identity().toolkit("ROLLBACK_COMPLETE").logging_role(LOGGING_ROLE).concurrency(10)
+    )
     with pytest.raises(PreflightError, match="CDKToolkit stack is in state ROLLBACK_COMPLETE"):
         check_deploy(model_dir, DEFAULTS, session)
 
@@ -176,17 +185,18 @@ def test_the_preflight_checks_the_region_the_cdk_cli_deploys_to(
 
 def test_everything_missing_is_reported_together(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CDK_DOCKER", "no-such-docker-cli")
-    session = StubbedSession().identity().logging_role(LOGGING_ROLE)
+    session = StubbedSession().identity().logging_role(LOGGING_ROLE).concurrency(10)
     session.stubs["cloudformation"].add_client_error(
         "describe_stacks", "ValidationError", "Stack with id CDKToolkit does not exist"
     )
     with pytest.raises(PreflightError) as caught:
-        check_deploy(tmp_path / "model", DEFAULTS, session)
+        check_deploy(tmp_path / "model", Settings(bulk=True), session)
     message = str(caught.value)
     assert "\n" not in message
     assert "run `make model` first" in message
     assert "`no-such-docker-cli` not found" in message
     assert "not bootstrapped" in message
+    assert "SENTIMENT_BULK_CONCURRENCY=50 runs more bulk batches at once than the function may" in message
 
 
 def test_docker_daemon_not_running_is_reported(
@@ -204,7 +214,7 @@ def test_docker_daemon_not_running_is_reported(
 @pytest.mark.usefixtures("docker")
 def test_an_account_without_api_gateways_logging_role_gets_one_set_up(model_dir: Path) -> None:
     """No role in the account and cloudWatchRole off: the deploy turns it on and says what that does."""
-    session = StubbedSession().identity().toolkit("CREATE_COMPLETE").logging_role(None)
+    session = StubbedSession().identity().toolkit("CREATE_COMPLETE").logging_role(None).concurrency(1000)
     plan = check_deploy(model_dir, DEFAULTS, session)
     assert plan.context == ("cloudWatchRole=true",)
     (note,) = plan.notes
@@ -227,13 +237,13 @@ def test_an_account_with_a_logging_role_keeps_it(model_dir: Path) -> None:
 @pytest.mark.usefixtures("docker")
 def test_with_cloud_watch_role_on_the_account_setting_is_not_read(model_dir: Path) -> None:
     """The stack sets the role itself: no get_account answer is stubbed, so a call would fail the test."""
-    session = StubbedSession().identity().toolkit("CREATE_COMPLETE")
+    session = StubbedSession().identity().toolkit("CREATE_COMPLETE").concurrency(1000)
     assert check_deploy(model_dir, Settings(cloud_watch_role=True), session).context == ()
 
 
 @pytest.mark.usefixtures("docker")
 def test_unreadable_logging_role_names_the_make_variable_never_a_context_flag(model_dir: Path) -> None:
-    session = StubbedSession().identity().toolkit("CREATE_COMPLETE")
+    session = StubbedSession().identity().toolkit("CREATE_COMPLETE").concurrency(1000)
     session.stubs["apigateway"].add_client_error("get_account", "AccessDeniedException", "not allowed")
     with pytest.raises(PreflightError) as caught:
         check_deploy(model_dir, DEFAULTS, session)
@@ -251,3 +261,69 @@ def test_the_role_the_preflight_adds_wins_over_the_users_setting(monkeypatch: py
     assert context == ["memoryMb=3008", "cloudWatchRole=true"]
     settings = _settings(context)
     assert (settings.cloud_watch_role, settings.memory_mb) == (True, 3008)
+
+
+def stack_with_function(session: StubbedSession, reserved: int | None) -> None:
+    """The deployed stack's FunctionName output, and that function's reserved concurrency."""
+    outputs = [{"OutputKey": "FunctionName", "OutputValue": "SentimentApi-Fn"}]
+    stack = {
+        "StackName": "SentimentApi",
+        "CreationTime": dt.datetime(2026, 1, 1),
+        "StackStatus": "UPDATE_COMPLETE",
+    }
+    session.stubs["cloudformation"].add_response(
+        "describe_stacks", {"Stacks": [stack | {"Outputs": outputs}]}, {"StackName": "SentimentApi"}
+    )
+    answer = {} if reserved is None else {"ReservedConcurrentExecutions": reserved}
+    session.stubs["lambda"].add_response(
+        "get_function_concurrency", answer, {"FunctionName": "SentimentApi-Fn"}
+    )
+
+
+@pytest.mark.usefixtures("docker")
+def test_a_new_account_refuses_reserved_concurrency_before_anything_is_built(model_dir: Path) -> None:
+    session = StubbedSession().ready(limit=10)
+    session.stubs["cloudformation"].add_client_error(
+        "describe_stacks", "ValidationError", "Stack with id SentimentApi does not exist"
+    )
+    with pytest.raises(PreflightError) as caught:
+        check_deploy(model_dir, Settings(reserved_concurrency=5, memory_mb=4096), session)
+    assert str(caught.value).startswith(
+        "SENTIMENT_RESERVED_CONCURRENCY=5 is more than this account can reserve (its Lambda concurrency in "
+        f"{REGION} is 10, 10 of it unreserved, and Lambda keeps 100 unreserved): make deploy "
+    )
+    assert "; warning: SENTIMENT_MEMORY_MB=4096" in str(caught.value)  # said together, in one line
+    session.assert_all_asked()
+
+
+@pytest.mark.parametrize(("reserved", "refused"), [(800, False), (850, False), (900, True)])
+@pytest.mark.usefixtures("docker")
+def test_a_redeploy_counts_the_functions_own_reservation_back(model_dir: Path, reserved, refused) -> None:
+    """The deployed function holds 800 of 1000, leaving 150 unreserved: it may keep up to 850."""
+    session = StubbedSession().identity().toolkit("UPDATE_COMPLETE").logging_role(LOGGING_ROLE)
+    session.concurrency(1000, unreserved=150)
+    stack_with_function(session, reserved=800)
+    settings = Settings(reserved_concurrency=reserved)
+    if refused:
+        with pytest.raises(PreflightError, match="make deploy SENTIMENT_RESERVED_CONCURRENCY=850, or "):
+            check_deploy(model_dir, settings, session)
+    else:
+        assert check_deploy(model_dir, settings, session).notes == ()
+    session.assert_all_asked()
+
+
+@pytest.mark.usefixtures("docker")
+def test_memory_above_3008_on_a_new_account_is_said_before_the_deploy(model_dir: Path) -> None:
+    plan = check_deploy(model_dir, Settings(memory_mb=4096), StubbedSession().ready(limit=10))
+    (note,) = plan.notes
+    assert note.startswith("warning: SENTIMENT_MEMORY_MB=4096")
+
+
+@pytest.mark.usefixtures("docker")
+def test_unreadable_quotas_are_a_warning_not_a_refusal(model_dir: Path) -> None:
+    session = StubbedSession().identity().toolkit("UPDATE_COMPLETE").logging_role(LOGGING_ROLE)
+    session.stubs["lambda"].add_client_error("get_account_settings", "AccessDeniedException", "no")
+    plan = check_deploy(model_dir, DEFAULTS, session)
+    assert plan.notes == (
+        f"warning: Lambda's quotas in {REGION} not checked: cannot read them (AccessDeniedException: no)",
+    )
