@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from infra.settings import Settings, SettingsError
+from infra.snapstart import snap_start_region_error
 
 if TYPE_CHECKING:
     from aws_cdk import App, Environment
@@ -60,13 +61,11 @@ def build_app(
     environ = os.environ if environ is None else environ
     app = App(context=dict(context or {}), outdir=outdir)
     settings = read_settings(app.node.try_get_context, environ)
-    stack = SentimentStack(
-        app,
-        settings.stack_name,
-        settings=settings,
-        image_directory=REPO_ROOT,
-        env=_environment(environ),
-    )
+    env = _environment(environ)
+    # The region is known only when the CLI found credentials (deploy); offline synths cannot tell.
+    if settings.snap_start and env is not None and (problem := snap_start_region_error(str(env.region))):
+        raise SettingsError(problem)
+    stack = SentimentStack(app, settings.stack_name, settings=settings, image_directory=REPO_ROOT, env=env)
     # cdk-nag 3.x is a policy-validation plugin: an unacknowledged finding fails the synth, and
     # the acknowledgments with their reasons are copied into the template's metadata for audits.
     Validations.of(app).add_plugins(AwsSolutionsChecks(app, write_suppressions_to_cloud_formation=True))
