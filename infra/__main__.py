@@ -1,7 +1,9 @@
 """`python -m infra synth|deploy|destroy`: the CDK CLI with settings checked and errors in one line.
 
 synth works offline (no credentials: the stack is environment-agnostic). deploy first checks the
-model, Docker, AWS credentials and the CDK bootstrap stack, then deploys and says how to call the API.
+model, Docker, AWS credentials, the CDK bootstrap stack, API Gateway's logging role and Lambda's quotas
+(infra/preflight.py), synthesizes, refuses an image tag ECR holds as an index (infra/image_manifest.py),
+then deploys that assembly and says how to call the API and what image it pushed.
 """
 
 from __future__ import annotations
@@ -9,10 +11,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from handler.settings import BUILD_DIR, BUILT_MODEL_DIR
 from infra.app import read_settings
 from infra.cdk_cli import REPO_ROOT, CliError, run_cdk
+from infra.image_manifest import (
+    NO_ATTESTATIONS_ENV,
+    PushedImage,
+    check_pushed_images,
+    describe_pushed,
+    image_assets,
+)
 from infra.preflight import PreflightError, Target, check_aws, check_deploy, open_session
 from infra.settings import Settings, SettingsError, check_context_keys
 
@@ -40,16 +50,34 @@ def _deploy(settings: Settings, args: argparse.Namespace) -> None:
     plan = check_deploy(MODEL_DIR, settings, region=args.region)
     for note in plan.notes:
         print(note)
-    target = plan.target
+    target, env = plan.target, _region_env(plan.target)
+    # Synthesized here, once: its asset manifest names the image tag to look up in ECR before anything
+    # is pushed, and `cdk deploy --app` then deploys exactly this assembly.
+    assembly = REPO_ROOT / args.output
+    run_cdk("synth", ["--quiet", "--output", str(assembly)], _with_context(args.context, plan.context), env)
+    images = _images(assembly, settings.stack_name, target)
+    for warning in check_pushed_images(plan.session, images):
+        print(warning)
     print(f"deploying {settings.stack_name} to {target.account}/{target.region}")
     OUTPUTS_FILE.parent.mkdir(parents=True, exist_ok=True)
-    deploy_args = [settings.stack_name, "--require-approval", "never", "--outputs-file", str(OUTPUTS_FILE)]
-    run_cdk("deploy", deploy_args, _with_context(args.context, plan.context), _region_env(target))
+    deploy_args = ["--app", str(assembly), settings.stack_name, "--require-approval", "never"]
+    run_cdk("deploy", [*deploy_args, "--outputs-file", str(OUTPUTS_FILE)], (), env | NO_ATTESTATIONS_ENV)
     print(how_to_call(settings, _read_outputs(settings.stack_name)))
+    print("\n".join(describe_pushed(plan.session, images)))
+
+
+def _images(assembly: Path, stack_name: str, target: Target) -> list[PushedImage]:
+    try:
+        return image_assets(assembly, stack_name, target.account, target.region)
+    except (OSError, ValueError, KeyError) as exc:
+        raise CliError(
+            f"`cdk synth` left no readable asset manifest for {stack_name} in {assembly}: {exc}"
+        ) from None
 
 
 def _destroy(settings: Settings, args: argparse.Namespace) -> None:
-    target = check_aws(open_session(args.region, "make destroy"))
+    session = open_session(args.region, "make destroy")
+    target = check_aws(session)
     print(f"destroying {settings.stack_name} in {target.account}/{target.region}")
     run_cdk("destroy", [settings.stack_name, "--force"], args.context, _region_env(target))
 
@@ -76,7 +104,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="a setting as CDK context, e.g. -c memoryMb=3008 (see infra/README.md)",
     )
-    parser.add_argument("--output", default="cdk.out", help="cloud assembly directory for synth")
+    parser.add_argument("--output", default="cdk.out", help="cloud assembly directory (synth and deploy)")
     parser.add_argument(
         "--region",
         default=None,

@@ -24,7 +24,8 @@ from infra.settings import Settings, context_key, env_var
 T = TypeVar("T")
 TOOLKIT_STACK = "CDKToolkit"
 _HEALTHY = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE")
-_CLIENT_CONFIG = Config(connect_timeout=5, read_timeout=15, retries={"mode": "standard", "max_attempts": 3})
+# The preflight's reads: a few quick tries, so an unreachable AWS fails the check in seconds.
+AWS_READS = Config(connect_timeout=5, read_timeout=15, retries={"mode": "standard", "max_attempts": 3})
 DOCKER_INFO_TIMEOUT_S = 20  # `docker info` waits on the daemon; a stopped one must not hang the deploy
 # What `make deploy` says when it sets the logging role up itself: the role and the account setting outlive
 # the stack (CDK retains both), which is what every other API in the region then logs with.
@@ -126,7 +127,7 @@ def check_aws(session: boto3.Session) -> Target:
     """
     region = session.region_name
     try:
-        identity = session.client("sts", region_name=region, config=_CLIENT_CONFIG).get_caller_identity()
+        identity = session.client("sts", region_name=region, config=AWS_READS).get_caller_identity()
     except NoCredentialsError:
         raise PreflightError(
             "no AWS credentials: run `aws configure` or `aws sso login`, or set AWS_PROFILE"
@@ -145,7 +146,7 @@ def check_bootstrap(session: boto3.Session, target: Target) -> None:
         PreflightError: it is missing, broken, or cannot be read.
     """
     fix = f"run `npx cdk bootstrap aws://{target.account}/{target.region}`"
-    cloudformation = session.client("cloudformation", region_name=target.region, config=_CLIENT_CONFIG)
+    cloudformation = session.client("cloudformation", region_name=target.region, config=AWS_READS)
     try:
         stacks = cloudformation.describe_stacks(StackName=TOOLKIT_STACK)["Stacks"]
     except ClientError as exc:
@@ -167,8 +168,8 @@ def check_quotas(session: boto3.Session, target: Target, settings: Settings) -> 
     Quotas the credentials cannot read are a note, not a refusal: the CDK deploys through its bootstrap
     roles, which may be allowed what the user is not.
     """
-    lambda_client = session.client("lambda", region_name=target.region, config=_CLIENT_CONFIG)
-    cloudformation = session.client("cloudformation", region_name=target.region, config=_CLIENT_CONFIG)
+    lambda_client = session.client("lambda", region_name=target.region, config=AWS_READS)
+    cloudformation = session.client("cloudformation", region_name=target.region, config=AWS_READS)
     try:
         concurrency = read_concurrency(lambda_client, cloudformation, settings)
     except (ClientError, BotoCoreError) as exc:
@@ -188,7 +189,7 @@ def has_logging_role(session: boto3.Session, target: Target) -> bool:
     Raises:
         PreflightError: the settings cannot be read (the line says how to set the role up regardless).
     """
-    apigateway = session.client("apigateway", region_name=target.region, config=_CLIENT_CONFIG)
+    apigateway = session.client("apigateway", region_name=target.region, config=AWS_READS)
     try:
         return bool(apigateway.get_account().get("cloudwatchRoleArn"))
     except (ClientError, BotoCoreError) as exc:
