@@ -20,6 +20,7 @@ from handler.errors import ArtifactError
 from infra.aws_session import NoRegionError, aws_session
 from infra.lambda_quotas import Findings, quota_findings, read_concurrency
 from infra.settings import Settings, context_key, env_var
+from infra.snapstart import snap_start_region_error
 
 T = TypeVar("T")
 TOOLKIT_STACK = "CDKToolkit"
@@ -62,8 +63,8 @@ class Plan:
 def check_deploy(
     model_dir: Path, settings: Settings, session: boto3.Session | None = None, *, region: str | None = None
 ) -> Plan:
-    """Check the model, Docker, AWS credentials, the CDK bootstrap stack, API Gateway's logging role and
-    Lambda's quotas.
+    """Check the model, Docker, AWS credentials, the CDK bootstrap stack, API Gateway's logging role,
+    SnapStart's regions and Lambda's quotas.
 
     Args:
         model_dir: the artifact directory the image ships (must hold manifest.json).
@@ -86,6 +87,8 @@ def check_deploy(
         context.append(f"{context_key('cloud_watch_role')}=true")
         where, variable = f"{target.account}/{target.region}", env_var("cloud_watch_role")
         notes.append(LOGGING_ROLE_SETUP.format(where=where, region=target.region, variable=variable))
+    if settings.snap_start and (refusal := snap_start_region_error(target.region)):
+        problems.append(refusal)
     quotas = check_quotas(session, target, settings)
     if problems or quotas.problems:  # the quota warnings too: fixing one thing at a time costs a run each
         raise PreflightError("; ".join([*problems, *quotas.problems, *quotas.notes]))

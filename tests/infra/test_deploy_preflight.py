@@ -19,6 +19,7 @@ from handler.manifest import ARTIFACT_FILES
 from infra.__main__ import _settings, _with_context
 from infra.preflight import PreflightError, check_deploy, open_session
 from infra.settings import Settings
+from infra.snapstart import UNSUPPORTED_REGIONS
 
 ACCOUNT, REGION = "123456789012", "eu-west-1"
 LOGGING_ROLE = f"arn:aws:iam::{ACCOUNT}:role/apigateway-logs"
@@ -326,4 +327,22 @@ def test_unreadable_quotas_are_a_warning_not_a_refusal(model_dir: Path) -> None:
     plan = check_deploy(model_dir, DEFAULTS, session)
     assert plan.notes == (
         f"warning: Lambda's quotas in {REGION} not checked: cannot read them (AccessDeniedException: no)",
+    )
+
+
+@pytest.mark.usefixtures("docker")
+@pytest.mark.parametrize("region", sorted(UNSUPPORTED_REGIONS))
+def test_snapstart_is_refused_in_a_region_without_it(model_dir: Path, region: str) -> None:
+    session = StubbedSession(boto3.Session(region_name=region)).ready(limit=10)
+    with pytest.raises(PreflightError) as caught:
+        check_deploy(model_dir, Settings(snap_start=True, bulk=True), session)
+    (snap_start, bulk) = str(caught.value).split("; deploy without it, or to another region (AWS_REGION); ")
+    assert snap_start.startswith(f"setting snapStart (SENTIMENT_SNAP_START) must be false in {region}: ")
+    assert bulk.startswith("SENTIMENT_BULK_CONCURRENCY=50 runs more bulk batches")  # reported together
+
+
+@pytest.mark.usefixtures("docker")
+def test_snapstart_passes_where_lambda_offers_it(model_dir: Path) -> None:
+    assert (
+        check_deploy(model_dir, Settings(snap_start=True), StubbedSession().ready()).target.region == REGION
     )
