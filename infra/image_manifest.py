@@ -23,9 +23,9 @@ INDEX_MEDIA_TYPES = (
     "application/vnd.oci.image.index.v1+json",
     "application/vnd.docker.distribution.manifest.list.v2+json",
 )
-# For the image build of `cdk deploy`: BuildKit's default attestations off, so a builder that still adds
-# them (an older CDK asset setting, a Docker without the containerd store) pushes a plain manifest.
-# Builders that do not know the variable (Finch, Podman, the classic builder) ignore it.
+# For the image build of `cdk deploy`: BuildKit's default attestations off. The pinned CDK CLI sets it
+# for its own `docker build` already; set here too, it holds whichever CLI version runs the build.
+# Builders that do not know the variable (Finch, Podman, Docker's legacy builder) ignore it.
 NO_ATTESTATIONS_ENV = {"BUILDX_NO_DEFAULT_ATTESTATIONS": "1"}
 
 
