@@ -88,6 +88,10 @@ def _not_blank(text: str) -> str:
     return text
 
 
+# The blank rule alone: a bulk row's text (handler/rows.py) must pass it, but not the API's length limit.
+NOT_BLANK = AfterValidator(_not_blank)
+
+
 def _no_null(value: Any) -> Any:
     # An explicit null is refused rather than read as absent: the schema says a string (or a list).
     if value is None:
@@ -105,7 +109,7 @@ def _exactly_one_in_schema(schema: dict[str, Any]) -> None:
 Text = Annotated[
     str,
     StringConstraints(min_length=1, max_length=_settings.max_text_chars),
-    AfterValidator(_not_blank),
+    NOT_BLANK,
     Field(
         description=f"A review, 1 to {_settings.max_text_chars} characters, with at least one visible "
         "character (not only whitespace, controls, zero-width or format characters).",

@@ -1,5 +1,7 @@
-"""One row of a bulk job, read and scored as the API scores a text: the same text rules (length limit from
-settings, not blank), the same model, every field of the Prediction in the answer.
+"""One row of a bulk job, read and scored as the API scores a text: the same text rules (not blank), the same
+model and windows (a long text is read up to the manifest's max_windows, the row says `windows` and
+`truncated`), every field of the Prediction in the answer. Not the API's length limit: it bounds a request
+body, and a row is no request (ROW_MAX_CHARS).
 
 Every answer starts with where the row came from, `row` and (with an id column) `id`, so that a bad row can
 be found in the input; a scored row adds the `model` that answered and the prediction's fields, a bad row
@@ -14,15 +16,23 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 
 from handler.inference import Classifier, Prediction
-from handler.models import Text
+from handler.models import NOT_BLANK
 
-# The API's own text rule (length limit from settings, not blank), strict: a number is not a review.
-_TEXT = TypeAdapter(Text, config=ConfigDict(strict=True))
+# The longest text a row may hold. Not the API's limit, which bounds a request body: the model reads a row in
+# at most the manifest's max_windows windows, whatever its length. This only stops a runaway field (a CSV
+# quote left open reads the rest of the file as one field), which a worker would tokenize whole, at a cost
+# in time and memory in proportion to its length.
+ROW_MAX_CHARS = 1_000_000
+# The API's text rule (not blank) without its length limit; strict: a number is not a review.
+_TEXT = TypeAdapter(
+    Annotated[str, StringConstraints(min_length=1, max_length=ROW_MAX_CHARS), NOT_BLANK],
+    config=ConfigDict(strict=True),
+)
 
 
 class RowError(ValueError):
@@ -46,7 +56,8 @@ def row_text(record: Any, columns: Columns) -> str:
     """The text of one row.
 
     Raises:
-        RowError: the row is not an object, lacks a column, or its text breaks the API's text rules.
+        RowError: the row is not an object, lacks a column, or its text is not a string, is blank or is
+            over ROW_MAX_CHARS.
     """
     if not isinstance(record, dict):
         raise RowError("the row is not an object with columns")

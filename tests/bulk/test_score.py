@@ -14,14 +14,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from handler.artifact import read_manifest
+from handler.artifact import read_manifest, read_tokenizer
 
 ROOT = Path(__file__).resolve().parents[2]
+SENTENCE = "The kettle boils fast, pours cleanly and the lid stays shut; the handle gets warm. "
+LONG_REVIEW = (SENTENCE * (50_000 // len(SENTENCE) + 1))[:50_000]  # 5 times the API's limit
 ROWS = [
     {"id": "a", "text": "Crisp screen, great battery, arrived early."},
     {"id": "b", "text": "   "},
     {"id": "c", "title": "no text"},
-    {"id": "d", "text": "x" * 10_001},
+    {"id": "d", "text": LONG_REVIEW},
     {"id": "e", "text": "Stopped working after a week."},
     {"id": "f", "text": "Lovely kettle. " * 200},  # several windows
 ]
@@ -55,19 +57,18 @@ def test_make_score_reports_bad_rows_by_row_number(tiny_artifact, tmp_path):
     out = tmp_path / "scored.jsonl"
     done = make("score", f"IN={source}", f"OUT={out}", f"MODEL_DIR={tiny_artifact}", "ID_COLUMN=id")
     assert done.returncode == 0, done.stderr
-    assert "scored 3 of 7 rows" in done.stdout
+    assert "scored 4 of 7 rows" in done.stdout
     assert "reviews/s" in done.stderr
     scored = lines(out)
-    assert [(r["row"], r["id"]) for r in scored] == [(1, "a"), (5, "e"), (6, "f")]
-    assert scored[2]["windows"] > 1
+    assert [(r["row"], r["id"]) for r in scored] == [(1, "a"), (4, "d"), (5, "e"), (6, "f")]
+    assert scored[3]["windows"] > 1
     assert "scores" not in scored[0]
     assert {r["model"] for r in scored} == {read_manifest(tiny_artifact).model_id}
     bad = lines(tmp_path / "scored.errors.jsonl")
-    assert [(r["row"], r["id"]) for r in bad] == [(2, "b"), (3, "c"), (4, "d"), (7, None)]
+    assert [(r["row"], r["id"]) for r in bad] == [(2, "b"), (3, "c"), (7, None)]
     assert all(set(r) == {"row", "id", "error"} and "\n" not in r["error"] for r in bad)
     errors = {r["row"]: r["error"] for r in bad}
     assert errors[3] == "no column 'text'"
-    assert errors[4] == "text: String should have at most 10000 characters"
     assert errors[7].startswith("not JSON")
 
 
@@ -105,6 +106,26 @@ def test_csv_and_parquet_with_every_score(tiny_artifact, tmp_path):
         assert all(set(r["scores"]) == {"NEGATIVE", "POSITIVE"} for r in scored)
     csv_errors = {r["row"]: r["error"] for r in lines(tmp_path / "reviews.csv.errors.jsonl")}
     assert csv_errors[4] == "no column 'review'"  # a short row: its fields are missing, not blank
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
+def test_a_50000_character_review_is_read_in_windows(tiny_artifact, tmp_path, suffix):
+    """Bulk has no request body to protect: a review over the API's 10,000 characters is scored, in its
+    first max_windows windows as the API reads a long text, and the row says so."""
+    source = tmp_path / f"long{suffix}"
+    if suffix == ".csv":
+        source.write_text(f'id,text\nlong,"{LONG_REVIEW}"\n')
+    else:
+        source.write_text(json.dumps({"id": "long", "text": LONG_REVIEW}) + "\n")
+    out = tmp_path / "scored.jsonl"
+    done = score(str(source), str(out), "--model", str(tiny_artifact), "--id-column", "id", "--no-progress")
+    assert done.returncode == 0, done.stderr
+    (row,) = lines(out)
+    max_windows = read_manifest(tiny_artifact).max_windows
+    needed = 1 + len(read_tokenizer(tiny_artifact).encode(LONG_REVIEW).overflowing)
+    assert needed > max_windows > 1
+    assert (row["id"], row["windows"], row["truncated"]) == ("long", max_windows, True)
+    assert row["label"] in read_manifest(tiny_artifact).labels
 
 
 def test_ids_json_has_no_type_for_are_written_as_text(tiny_artifact, tmp_path):

@@ -87,10 +87,45 @@ def test_csv_batch_with_all_scores(app, context):
         assert max(answer["scores"].values()) == pytest.approx(answer["score"])
 
 
-def test_over_the_length_limit_is_a_bad_row(app, context, jsonl_batch):
-    jsonl_batch["Items"][0]["value"]["text"] = "a" * 10_001
+def long_review(chars: int) -> str:
+    """A review of exactly `chars` characters, in real words (each a token or a few): many windows."""
+    sentence = "The kettle boils fast, pours cleanly and the lid stays shut; the handle gets warm. "
+    return (sentence * (chars // len(sentence) + 1))[:chars]
+
+
+def test_a_long_review_is_read_in_windows_like_an_api_text(app, context, jsonl_batch):
+    """Over the API's 10,000 characters, a row is still scored: its first max_windows windows, as the API
+    reads a long text, and the row says how many were read and that the rest was not."""
+    classifier = app.get_classifier()
+    text = long_review(50_000)
+    jsonl_batch["Items"][0]["value"]["text"] = text
     first = app.lambda_handler(jsonl_batch, context)[0]
-    assert first == {"row": 1, "id": "r-001", "error": "text: String should have at most 10000 characters"}
+    encoding = classifier.tokenizer.encode(text)
+    windows = 1 + len(encoding.overflowing)  # what the text needs, all of it
+    assert windows > classifier.max_windows > 1
+    assert (first["windows"], first["truncated"]) == (classifier.max_windows, True)
+    (prediction,) = classifier.classify([text])
+    assert (first["label"], first["score"]) == (prediction.label, prediction.score)
+    assert first["id"] == "r-001"
+
+
+def test_the_api_keeps_its_length_limit(app, context):
+    answer = app.lambda_handler({"text": long_review(10_001)}, context)
+    assert answer["statusCode"] == 422
+    assert "at most 10000 characters" in json.dumps(answer)
+
+
+def test_a_runaway_field_is_a_bad_row(app, context, jsonl_batch):
+    """Past ROW_MAX_CHARS (a CSV quote left open swallows the file) the row is refused, in one line."""
+    from handler.rows import ROW_MAX_CHARS
+
+    jsonl_batch["Items"][0]["value"]["text"] = "a" * (ROW_MAX_CHARS + 1)
+    first = app.lambda_handler(jsonl_batch, context)[0]
+    assert first == {
+        "row": 1,
+        "id": "r-001",
+        "error": f"text: String should have at most {ROW_MAX_CHARS} characters",
+    }
 
 
 def test_bare_items_are_scored_without_a_row_number(app, context):

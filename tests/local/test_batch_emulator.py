@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bulk.score import score_chunk
+from handler.artifact import read_manifest
 from handler.inference import Classifier
 from handler.rows import Columns
 
@@ -49,10 +50,18 @@ def test_csv_batch_through_the_emulator_with_every_score(function):
 
 def test_the_lambda_and_make_score_write_the_same_rows(function, tiny_artifact):
     """Both bulk paths, one row format: a batch answered by the function under the real runtime, and the
-    same records scored by `make score`'s worker code, field for field (model, id, row, error)."""
+    same records scored by `make score`'s worker code, field for field (model, id, row, error), a review
+    five times the API's length limit included (read in windows, truncated)."""
+    long_review = "Sturdy, quiet, and it crushes ice in seconds; the jug is easy to clean. " * 700
     for name in ("distributed_map_batch_jsonl", "distributed_map_batch_csv"):
         batch = load_batch(name)
-        records = [(item["row"], item["value"]) for item in batch["Items"]]
         columns = Columns.model_validate(batch["BatchInput"])
+        batch["Items"].append({"row": 9, "value": {columns.id: "long", columns.text: long_review}})
+        records = [(item["row"], item["value"]) for item in batch["Items"]]
         here = score_chunk(Classifier.from_dir(tiny_artifact), records, columns)
-        assert rounded(function.invoke(batch)) == rounded(here)
+        answers = function.invoke(batch)
+        assert rounded(answers) == rounded(here)
+        assert (answers[-1]["windows"], answers[-1]["truncated"]) == (
+            read_manifest(tiny_artifact).max_windows,
+            True,
+        )
