@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import Acknowledgment, Duration, Stack, Validations
+from aws_cdk import Acknowledgment, Duration, Fn, Stack, Validations
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
@@ -37,6 +37,7 @@ class SentimentRestApi(Construct):
         api: the RestApi.
         stage: the deployed stage.
         access_logs: the stage's access log group.
+        execution_logs: the stage's execution log group (API Gateway's own name for it).
         api_key: the API key (auth=api_key), else None.
         usage_plan: the usage plan holding the key (auth=api_key), else None.
     """
@@ -94,6 +95,16 @@ class SentimentRestApi(Construct):
             ),
         )
         self.stage = self.api.deployment_stage
+        # API Gateway writes execution logs to a group it names itself and, when none exists, creates
+        # without retention, outside the stack: it would outlive `make destroy` and keep every log forever.
+        # Created here first, with the stack's retention; the stage waits for it.
+        self.execution_logs = retained_log_group(
+            self,
+            "ExecutionLogs",
+            retention_days=log_retention_days,
+            name=Fn.join("", ["API-Gateway-Execution-Logs_", self.api.rest_api_id, "/", stage_name]),
+        )
+        self.stage.node.add_dependency(self.execution_logs)
         self._add_routes(handler, auth, public)
         self._add_gateway_responses(cors_origins)
         self.api_key, self.usage_plan = None, None

@@ -33,7 +33,7 @@ from infra.constructs.bulk_access import (
     acknowledge_wildcards,
     data_bucket,
 )
-from infra.constructs.log_group import retained_log_group
+from infra.constructs.log_group import capture_auto_delete_logs, retained_log_group
 
 MAX_BATCH_BYTES = 256 * 1024  # Step Functions' payload limit, which a batch's input must fit
 EXECUTION_TIMEOUT = Duration.hours(24)
@@ -49,7 +49,8 @@ class BulkScoring(Construct):
     """Data bucket (input/ and results/), the scoring state machine and an alarm on failed executions.
 
     Attributes:
-        bucket: the data bucket (SSE-S3, TLS only, no public access, access logs).
+        bucket: the data bucket (SSE-S3, TLS only, no public access, access logs; deleted with the stack).
+        cleaner_logs: the log group of CDK's function that empties the buckets when the stack is deleted.
         state_machine: the state machine; its execution input is built by `python -m bulk start`.
         alarm: ExecutionsFailed + ExecutionsTimedOut + ExecutionsAborted >= 1 in 5 minutes.
     """
@@ -68,6 +69,7 @@ class BulkScoring(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.bucket = data_bucket(self)
+        self.cleaner_logs = capture_auto_delete_logs(self, "CleanerLogs", retention_days=log_retention_days)
         self.log_group = retained_log_group(self, "Logs", retention_days=log_retention_days)
         rows = {
             suffix: self._rows_map(

@@ -2,12 +2,13 @@
 
 CDK's S3 item readers and result writer grant the state machine the whole bucket (s3:ListBucket on it,
 s3:GetObject on every object); these subclasses narrow their statements to the input and output prefixes.
-The data bucket is encrypted (SSE-S3), TLS-only, private, with server access logs in a bucket of its own.
+The data bucket is encrypted (SSE-S3), TLS-only, private, with server access logs in a bucket of its own;
+both are emptied and deleted with the stack.
 """
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Stack, Validations
+from aws_cdk import Acknowledgment, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
@@ -122,12 +123,20 @@ def _as_nag_writes(stack: Stack, value: str) -> str:
 
 
 def data_bucket(scope: Construct) -> s3.Bucket:
+    """The data bucket and its access-log bucket, both emptied and deleted by `make destroy`.
+
+    They hold copies (files uploaded for scoring), results to download and access records: a stack that
+    is gone leaves no bucket to find and pay for. CDK's auto-delete function first denies new objects (so
+    late access-log deliveries cannot refill a bucket), then empties it, when the stack is deleted.
+    """
     logs = s3.Bucket(
         scope,
         "AccessLogs",
         encryption=s3.BucketEncryption.S3_MANAGED,
         block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
         enforce_ssl=True,
+        removal_policy=RemovalPolicy.DESTROY,
+        auto_delete_objects=True,
     )
     Validations.of(logs).acknowledge(Acknowledgment(id="AwsSolutions-S1", reason=_LOGS_S1_REASON))
     return s3.Bucket(
@@ -138,4 +147,6 @@ def data_bucket(scope: Construct) -> s3.Bucket:
         enforce_ssl=True,
         server_access_logs_bucket=logs,
         server_access_logs_prefix="data/",
+        removal_policy=RemovalPolicy.DESTROY,
+        auto_delete_objects=True,
     )
