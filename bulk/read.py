@@ -78,7 +78,7 @@ def _jsonl(path: Path, columns: Columns) -> Iterator[tuple[int, Any]]:
 
 
 def _csv(path: Path, columns: Columns) -> Iterator[tuple[int, Any]]:
-    csv.field_size_limit(sys.maxsize)  # a long review is a bad row (length limit), not a reader crash
+    csv.field_size_limit(sys.maxsize)  # a long review is scored, a runaway one is a bad row: no reader crash
     with path.open(encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
         _require(path, reader.fieldnames or [], columns)
