@@ -80,7 +80,8 @@ format: install ## rewrite files with ruff
 
 .PHONY: lint
 lint: install ## ruff, then mypy (typecheck): check only
-	$(VENV)/bin/ruff check $(sources) && $(VENV)/bin/ruff format --check $(sources) && $(MAKE) typecheck
+	$(VENV)/bin/ruff check $(sources) && $(VENV)/bin/ruff format --check $(sources)
+	$(MAKE) typecheck
 
 .PHONY: typecheck
 typecheck: install ## mypy on handler/ and export/ (settings: [tool.mypy] in pyproject.toml)

@@ -15,7 +15,6 @@ import ast
 import importlib.metadata as metadata
 import itertools
 import re
-import subprocess
 import sys
 from collections.abc import Iterator
 from functools import cache
@@ -25,32 +24,13 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.makefile_rules import REPO, make_rules
+
 REQUIREMENTS = REPO / "requirements"
 PROJECT = {"bench", "bulk", "client", "export", "handler", "image", "infra", "local"}
 RUNTIME_TARGETS = ("score", "serve", "demo", "invoke", "synth", "deploy", "destroy", "bulk", "bulk-status")
 BUILD_ONLY = {"torch", "transformers", "optimum", "optimum-onnx", "accelerate"}
 STAMP = re.compile(r"^\.venv/\.installed(?:-(?P<set>[a-z]+))?$")
-
-
-@cache
-def make_rules() -> dict[str, tuple[list[str], str]]:
-    """target -> (prerequisites, recipe) from make's own database (variables in prerequisites expanded)."""
-    database = subprocess.run(
-        ["make", "--no-print-directory", "-p", "-n", "help"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    rules: dict[str, tuple[list[str], str]] = {}
-    for block in database.split("\n\n"):
-        lines = [line for line in block.splitlines() if not line.startswith("#")]
-        head = re.match(r"^([a-z0-9.%/-]+):(?!=)\s*(.*)$", lines[0]) if lines else None
-        if head:
-            recipe = "\n".join(line for line in lines[1:] if line.startswith("\t"))
-            rules[head.group(1)] = (head.group(2).replace("|", " ").split(), recipe)
-    return rules
 
 
 def requirement_set(target: str) -> str:
