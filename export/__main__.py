@@ -1,5 +1,5 @@
-"""`python -m export build|evaluate|ngram-tables`: options generated from ExportConfig; bad input exits 2
-in one line."""
+"""`python -m export build|evaluate|ngram-tables|window-cost`: options generated from ExportConfig; bad
+input exits 2 in one line."""
 
 from __future__ import annotations
 
@@ -44,6 +44,12 @@ def parser() -> argparse.ArgumentParser:
         "ngram-tables", help="add ngrams.npz to an artifact built before the build wrote it (model unchanged)"
     )
     tables.add_argument("--model", type=Path, default=BUILT_MODEL_DIR, help="artifact directory")
+    cost = commands.add_parser(
+        "window-cost",
+        help="measure what one full window costs on this machine and record it in the manifest of an "
+        "artifact built before the build did (model unchanged): what the stack sizes memory by",
+    )
+    cost.add_argument("--model", type=Path, default=BUILT_MODEL_DIR, help="artifact directory")
     return root
 
 
@@ -69,6 +75,11 @@ def run(args: argparse.Namespace) -> None:
         from export.blending import add_tables
 
         add_tables(args.model)
+        return
+    if args.command == "window-cost":
+        from export.window_cost import add_window_cost
+
+        add_window_cost(args.model)
         return
     from export.evaluate import evaluate_sets, table
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from export import artifacts, fusion, gate, onnx_export, quantize
+from export import artifacts, fusion, gate, onnx_export, quantize, window_cost
 from export.blending import fit_ngrams
 from export.config import ExportConfig
 from export.corpus import Data, load_data
@@ -213,7 +213,8 @@ def publish_int8(
     license_id: str,
 ) -> Manifest:
     """The int8 artifact at `destination`, quantized from the fp32 export and gated against it on dev;
-    its manifest (the fp32 export's, with the quantization, files and scores) and model card written last.
+    its manifest (the fp32 export's, with the quantization, files, scores and the cost of one window on
+    this machine) and model card written last.
 
     Raises:
         GateError: the int8 model lost too much; `destination` is then left as it was.
@@ -239,7 +240,10 @@ def publish_int8(
         }
         if per_source := by_source(scored, data.dev, data.provenance["dev"], rules.threshold):
             scores["int8_by_dev_source"] = per_source
-        manifest = Manifest(**fields, metrics=Metrics(**scores), created=artifacts.created())
+        cost = window_cost.measure(directory, ungated)
+        manifest = Manifest(
+            **fields, metrics=Metrics(**scores), window_cost=cost, created=artifacts.created()
+        )
         artifacts.write_manifest(directory, manifest)
         write_model_card(directory, manifest, license_id)
     log.info("artifact written to %s: int8 %s", destination, headline(int8))

@@ -161,6 +161,23 @@ class Data(Record):
     extra_train: Source | Sources | None = None
 
 
+class WindowCost(Record):
+    """What one full window (`tokens` long, batch 1) cost the int8 model on the build machine, through the
+    handler's own session options at one ORT thread (what Lambda gives up to 1,769 MB): the median CPU time
+    of `runs` warm runs. The stack sizes memory and timeout by it (infra/settings.py), with a margin for
+    Lambda's CPU; `cpu` and `instructions` say what it was measured on."""
+
+    ms: Annotated[float, Field(gt=0)]
+    tokens: Annotated[int, Field(strict=True, ge=1)]
+    runs: Annotated[int, Field(strict=True, ge=1)]
+    threads: Annotated[int, Field(strict=True, ge=1)]
+    cpu: str
+    machine: str  # platform.machine(): x86_64, arm64, aarch64
+    # The build CPU's vector instructions that set int8 speed (avx2, avx512f, avx512_vnni, amx_int8...);
+    # None: not readable on that system.
+    instructions: list[str] | None
+
+
 class Manifest(Record):
     """manifest.json. `files` lists each served file's sha256 and size: readers check sizes (hashing would
     cost cold start), `model_id` names the hashes."""
@@ -184,6 +201,7 @@ class Manifest(Record):
     ngrams: Ngrams | None = None
     ngrams_skipped: str | None = None
     metrics: Metrics | None = None  # the int8 artifact's; the fp32 export is not gated
+    window_cost: WindowCost | None = None  # the int8 artifact's; None: the fp32 export, or built before it
     files: dict[str, FileEntry]
     created: str
 

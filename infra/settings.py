@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -20,13 +21,25 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
+from handler.errors import ArtifactError
 from handler.rows import problem
-from handler.settings import DEFAULT_MAX_WINDOWS, MB_PER_VCPU, METRICS_NAMESPACE, SERVICE_NAME
-from handler.settings import Settings as FunctionSettings
+from handler.settings import METRICS_NAMESPACE, SERVICE_NAME
+from infra.sizing import (
+    API_MAX_TEXTS,
+    API_WORST_WINDOWS,
+    SHIPPED_MODEL_DIR,
+    ModelCost,
+    model_cost,
+    smallest_memory_mb,
+    worst_request_ms,
+)
+from infra.sizing import WORST_MS_PER_TEXT as WORST_MS_PER_TEXT  # bench/speed.py's
+from infra.sizing import WORST_MS_PER_WINDOW as WORST_MS_PER_WINDOW
 
 ENV_PREFIX = "SENTIMENT_"
 # The values CloudWatch Logs accepts for a log group's retention (days).
@@ -54,15 +67,7 @@ RETENTION_DAYS = (
     3288,
     3653,
 )
-# The worst invocation within the handler's limits, by bench/speed.py's cost model at one vCPU: windows x
-# WORST_MS_PER_WINDOW + texts x WORST_MS_PER_TEXT (bench/README.md, "Speed": 256-token windows, measured on a
-# shared host), stretched by 1,769 / memory_mb below one vCPU, where Lambda time-slices it. An API request
-# runs at most SENTIMENT_MAX_REQUEST_WINDOWS windows over SENTIMENT_MAX_TEXTS texts; a bulk batch is scored
-# whole, without that budget: each of its rows up to the default artifact's DEFAULT_MAX_WINDOWS windows.
-WORST_MS_PER_WINDOW = 60.0  # 57.4 ms measured on 2026-12-01 at load average 4 (bench/README.md)
-WORST_MS_PER_TEXT = 20.0
-API_WORST_WINDOWS = FunctionSettings.model_fields["max_request_windows"].default
-API_MAX_TEXTS = FunctionSettings.model_fields["max_texts"].default
+_MODEL_DIR = "model_dir"  # the validation context's key: the artifact the stack is sized for
 # A bulk batch is one request to the function: it takes at most this many texts (SENTIMENT_MAX_TEXTS).
 BULK_MAX_BATCH = API_MAX_TEXTS
 
@@ -172,10 +177,17 @@ class Settings(BaseModel):
         5.0, ge=0, le=100, description="failed batches (%) a bulk run tolerates before it fails"
     )
 
-    def __init__(self, **values: Any) -> None:
-        """Raises: SettingsError: a value of the wrong type or out of range, in one line naming it."""
-        try:
-            super().__init__(**values)
+    def __init__(self, *, model_dir: Path = SHIPPED_MODEL_DIR, **values: Any) -> None:
+        """Args:
+            model_dir: the artifact whose measured window cost sizes memory and timeout (the one the image
+                ships; tests point it elsewhere).
+
+        Raises: SettingsError: a value of the wrong type or out of range, in one line naming it.
+        """
+        try:  # pydantic's documented way of giving __init__'s validation a context
+            self.__pydantic_validator__.validate_python(
+                values, self_instance=self, context={_MODEL_DIR: model_dir}
+            )
         except ValidationError as exc:
             raise SettingsError(_one_line(exc)) from None
 
@@ -186,7 +198,7 @@ class Settings(BaseModel):
         return days
 
     @model_validator(mode="after")
-    def _consistent(self) -> Settings:
+    def _consistent(self, info: ValidationInfo) -> Settings:
         """What one field cannot check alone: settings that exclude or bound each other."""
         _require(
             not (self.snap_start and self.provisioned_concurrency),
@@ -207,18 +219,29 @@ class Settings(BaseModel):
                 "bulk_concurrency",
                 f"at most reserved_concurrency ({self.reserved_concurrency})",
             )
-        self._check_duration()
+        model_dir = (info.context or {}).get(_MODEL_DIR, SHIPPED_MODEL_DIR)
+        try:
+            cost = model_cost(model_dir)
+        except ArtifactError as exc:
+            raise SettingsError(f"{exc}: rebuild it with make model") from None
+        self._check_duration(cost)
         return self
 
-    def _check_duration(self) -> None:
-        """The costliest invocation the function accepts must finish within its timeout at its memory size."""
-        windows, texts, what = API_WORST_WINDOWS, API_MAX_TEXTS, "the largest request accepted"
-        if self.bulk and self.bulk_batch_size * DEFAULT_MAX_WINDOWS > windows:
-            windows, texts = self.bulk_batch_size * DEFAULT_MAX_WINDOWS, self.bulk_batch_size
-            what = f"a bulk batch of {texts} long rows"
-        worst_s = worst_request_ms(self.memory_mb, windows, texts) / 1000
-        smallest = smallest_memory_mb(self.timeout_s, windows, texts)
-        why = f": {what} takes about {worst_s:.0f} s at {self.memory_mb} MB"
+    def _check_duration(self, cost: ModelCost) -> None:
+        """The costliest invocation the function accepts must finish within its timeout at its memory size,
+        at the shipped model's price of a window."""
+        windows, texts = API_WORST_WINDOWS, API_MAX_TEXTS
+        what = f"the largest request accepted ({windows} windows over {texts} texts)"
+        if self.bulk and self.bulk_batch_size * cost.max_windows > windows:
+            windows, texts = self.bulk_batch_size * cost.max_windows, self.bulk_batch_size
+            what = f"a bulk batch of {texts} rows of {cost.max_windows} windows ({_where('bulk_batch_size')})"
+        price = {"ms_per_window": cost.ms_per_window}
+        worst_s = worst_request_ms(self.memory_mb, windows, texts, **price) / 1000
+        smallest = smallest_memory_mb(self.timeout_s, windows, texts, **price)
+        why = (
+            f": {what} takes about {worst_s:.0f} s at {self.memory_mb} MB, at {cost.ms_per_window:.0f} ms a "
+            f"window ({cost.basis})"
+        )
         if smallest is None:
             _require(worst_s <= self.timeout_s, "timeout_s", f"at least {math.ceil(worst_s)}{why}")
         _require(
@@ -226,19 +249,26 @@ class Settings(BaseModel):
         )
 
     @classmethod
-    def from_sources(cls, context: Callable[[str], Any], environ: Mapping[str, str]) -> Settings:
+    def from_sources(
+        cls,
+        context: Callable[[str], Any],
+        environ: Mapping[str, str],
+        *,
+        model_dir: Path = SHIPPED_MODEL_DIR,
+    ) -> Settings:
         """Build settings from CDK context (first) and environment variables (second).
 
         Args:
             context: looks a context key up (``app.node.try_get_context``), None when unset.
             environ: the environment, read for ``SENTIMENT_*`` variables.
+            model_dir: the artifact the stack is sized for (default: the one the image ships).
 
         Raises:
             SettingsError: a value does not parse or is out of range; the message names both sources.
         """
         values = {name: context(context_key(name)) for name in cls.model_fields}
         given = {name: environ.get(env_var(name)) if raw is None else raw for name, raw in values.items()}
-        return cls(**{name: raw for name, raw in given.items() if raw is not None})
+        return cls(model_dir=model_dir, **{name: raw for name, raw in given.items() if raw is not None})
 
 
 def check_context_keys(keys: Iterable[str]) -> None:
@@ -291,43 +321,6 @@ def _one_line(error: ValidationError) -> str:
     if first["type"] == "string_pattern_mismatch":  # the description says what the pattern means
         return f"{_where(name)}: got {first['input']!r}, expected {Settings.model_fields[name].description}"
     return f"{_where(name)}: {problem(error)}, got {first['input']!r}"
-
-
-def worst_request_ms(
-    memory_mb: int,
-    windows: int = API_WORST_WINDOWS,
-    texts: int = API_MAX_TEXTS,
-    *,
-    ms_per_window: float = WORST_MS_PER_WINDOW,
-    ms_per_text: float = WORST_MS_PER_TEXT,
-) -> float:
-    """Estimated duration of an invocation of `windows` windows over `texts` texts at `memory_mb` (see above);
-    by default the worst API request within the handler's limits, priced with the stack's coefficients
-    (bench/speed.py passes the ones it measured)."""
-    one_vcpu = windows * ms_per_window + texts * ms_per_text
-    return one_vcpu * MB_PER_VCPU / min(memory_mb, MB_PER_VCPU)
-
-
-def smallest_memory_mb(
-    timeout_s: int,
-    windows: int = API_WORST_WINDOWS,
-    texts: int = API_MAX_TEXTS,
-    *,
-    ms_per_window: float = WORST_MS_PER_WINDOW,
-    ms_per_text: float = WORST_MS_PER_TEXT,
-) -> int | None:
-    """The least memory (MB) at which that invocation (`worst_request_ms`) finishes within `timeout_s`; None
-    when even one vCPU is too slow (the cost model claims nothing of more: ORT gets a second thread only at
-    3,538 MB)."""
-    costs = {"ms_per_window": ms_per_window, "ms_per_text": ms_per_text}
-    return next(
-        (
-            m
-            for m in range(128, MB_PER_VCPU + 1)
-            if worst_request_ms(m, windows, texts, **costs) <= timeout_s * 1000
-        ),
-        None,
-    )
 
 
 def _require(ok: bool, name: str, expected: str) -> None:

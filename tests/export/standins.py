@@ -47,14 +47,30 @@ STARS = ("1 star", "2 stars", "3 stars", "4 stars", "5 stars")
 
 
 @dataclass(frozen=True)
+class Size:
+    """A transformer's shape: what a window costs grows with it (the vocabulary's size costs nothing: a
+    lookup)."""
+
+    layers: int
+    hidden: int
+    heads: int
+    intermediate: int
+
+
+TINY = Size(layers=2, hidden=32, heads=2, intermediate=64)
+ROBERTA_BASE_SIZE = Size(layers=12, hidden=768, heads=12, intermediate=3072)  # roberta-base's own
+
+
+@dataclass(frozen=True)
 class StandIn:
-    """A stand-in's recipe: the Hub model it copies, its architecture and label layout."""
+    """A stand-in's recipe: the Hub model it copies, its architecture, label layout and size."""
 
     name: str
     copies: str
     kind: str  # bert, distilbert, roberta
     labels: tuple[str, ...]
     multi_label: bool = False
+    size: Size = TINY
 
 
 STAND_INS = (
@@ -79,6 +95,22 @@ STAND_INS = (
     ),
     StandIn("roberta-28-multi", "SamLowe/roberta-base-go_emotions", "roberta", tuple(GO_EMOTIONS), True),
     StandIn("bert-label-ids", "a classifier saved with default names", "bert", ("LABEL_0", "LABEL_1")),
+)
+# The 3-class Twitter RoBERTa at its real size (12 layers, hidden 768), and a quarter of it: heavier than the
+# tiny stand-ins, light enough to export in the default suite.
+ROBERTA_BASE = StandIn(
+    "twitter-roberta-base-sentiment-latest",
+    "cardiffnlp/twitter-roberta-base-sentiment-latest",
+    "roberta",
+    ("negative", "neutral", "positive"),
+    size=ROBERTA_BASE_SIZE,
+)
+ROBERTA_SMALL = StandIn(
+    "roberta-small-3",
+    "cardiffnlp/twitter-roberta-base-sentiment-latest, 4 layers of hidden 256",
+    "roberta",
+    ("negative", "neutral", "positive"),
+    size=Size(layers=4, hidden=256, heads=4, intermediate=1024),
 )
 
 
@@ -139,7 +171,13 @@ def build(spec: StandIn, directory: Path, *, head: bool = True) -> Path:
         "label2id": {name: i for i, name in enumerate(spec.labels)},
         "problem_type": "multi_label_classification" if spec.multi_label else "single_label_classification",
     }
-    small = {"num_attention_heads": 2, "num_hidden_layers": 2, "intermediate_size": 64, "hidden_size": 32}
+    size = spec.size
+    shape = {
+        "num_attention_heads": size.heads,
+        "num_hidden_layers": size.layers,
+        "intermediate_size": size.intermediate,
+        "hidden_size": size.hidden,
+    }
     if spec.kind == "roberta":
         vocab = bpe_tokenizer(directory)
         config = RobertaConfig(
@@ -149,17 +187,24 @@ def build(spec: StandIn, directory: Path, *, head: bool = True) -> Path:
             bos_token_id=0,
             eos_token_id=2,
             type_vocab_size=1,
-            **small,
+            **shape,
             **labels,
         )
     elif spec.kind == "distilbert":
         vocab = wordpiece_tokenizer(directory, spec.kind)
-        config = DistilBertConfig(vocab_size=vocab, dim=32, n_layers=2, n_heads=2, hidden_dim=64, **labels)
+        config = DistilBertConfig(
+            vocab_size=vocab,
+            dim=size.hidden,
+            n_layers=size.layers,
+            n_heads=size.heads,
+            hidden_dim=size.intermediate,
+            **labels,
+        )
     else:
         config = BertConfig(
             vocab_size=wordpiece_tokenizer(directory, spec.kind),
             max_position_embeddings=512,
-            **small,
+            **shape,
             **labels,
         )
     auto = AutoModelForSequenceClassification if head else AutoModel

@@ -62,7 +62,7 @@ def test_manifest_lists_every_shipped_file_with_its_sha256_and_size(tiny_artifac
 
 def test_the_manifest_written_is_the_one_the_build_returned(tiny_build):
     """Written with the typed model: the keys the build set and no others (a single-label model has no
-    threshold key; the fp32 export, not gated, no metrics)."""
+    threshold key; the fp32 export, not gated and not served, no metrics and no window cost)."""
     written = json.loads((tiny_build.artifact / "manifest.json").read_text())
     assert written == tiny_build.manifest
     assert (
@@ -72,10 +72,11 @@ def test_the_manifest_written_is_the_one_the_build_returned(tiny_build):
     fp32 = json.loads((tiny_build.config.fp32_dir / "manifest.json").read_text())
     assert fp32["quantization"] is None
     assert "metrics" not in fp32
+    assert "window_cost" not in fp32
     assert {key: value for key, value in fp32.items() if key not in ("quantization", "files", "created")} == {
         key: value
         for key, value in written.items()
-        if key not in ("quantization", "files", "created", "metrics")
+        if key not in ("quantization", "files", "created", "metrics", "window_cost")
     }
 
 

@@ -1,14 +1,20 @@
 """The stack refuses a memory size (or timeout) at which the worst invocation within the handler's limits
-cannot finish: bench/speed.py's cost model, as infra/settings.py records it. An API request runs at most the
-handler's window budget; a bulk batch is scored whole, so with bulk on, its long rows set the worst case."""
+cannot finish: bench/speed.py's cost model, as infra/sizing.py records it, at the price of a window of the
+model the image ships (its manifest's measured `window_cost`, with a margin for Lambda's CPU), or the default
+model's without one. An API request runs at most the handler's window budget; a bulk batch is scored whole,
+so with bulk on, its long rows set the worst case."""
 
 from __future__ import annotations
 
+import json
+import logging
+import shutil
 from pathlib import Path
 
 import pytest
 
 from export.config import ExportConfig
+from handler.manifest import WindowCost
 from handler.settings import DEFAULT_MAX_WINDOWS, MB_PER_VCPU
 from handler.settings import Settings as FunctionSettings
 from infra.settings import (
@@ -19,15 +25,38 @@ from infra.settings import (
     smallest_memory_mb,
     worst_request_ms,
 )
+from infra.sizing import FASTER_CPU_MARGIN, LAMBDA_MARGIN, lambda_margin, model_cost
 
 REPO = Path(__file__).parents[2]
 LIMITS = FunctionSettings()
 ONE_VCPU_MS = LIMITS.max_request_windows * WORST_MS_PER_WINDOW + LIMITS.max_texts * WORST_MS_PER_TEXT
 BULK_WINDOWS = LIMITS.max_texts * DEFAULT_MAX_WINDOWS
+NO_MODEL = REPO / "tests" / "infra" / "no-model-here"  # a synth before any build: the default's price
 
 
-def settings(**context: str) -> Settings:
-    return Settings.from_sources(context.get, {})
+def settings(model_dir: Path = NO_MODEL, **context: str) -> Settings:
+    return Settings.from_sources(context.get, {}, model_dir=model_dir)
+
+
+def measured(artifact: Path, into: Path, cost: dict | None) -> Path:
+    """A copy of `artifact` whose manifest records `cost` as its window cost (None: built before it)."""
+    shutil.copytree(artifact, into)
+    manifest = json.loads((into / "manifest.json").read_text())
+    manifest.pop("window_cost", None)
+    (into / "manifest.json").write_text(json.dumps(manifest | ({"window_cost": cost} if cost else {})))
+    return into
+
+
+def cost(ms: float, instructions: list[str] | None = None) -> dict:
+    return {
+        "ms": ms,
+        "tokens": 256,
+        "runs": 7,
+        "threads": 1,
+        "cpu": "AMD EPYC",
+        "machine": "x86_64",
+        "instructions": ["avx2"] if instructions is None else instructions,
+    }
 
 
 def test_the_worst_api_request_is_the_window_budget_within_5_s_at_one_vcpu():
@@ -63,7 +92,9 @@ def test_with_bulk_a_whole_batch_of_long_rows_sets_the_least_memory():
     least = smallest_memory_mb(30, BULK_WINDOWS, LIMITS.max_texts)
     assert least > smallest_memory_mb(30)
     with pytest.raises(
-        SettingsError, match=rf"at least {least} with timeoutS 30: a bulk batch of 32 long rows"
+        SettingsError,
+        match=rf"at least {least} with timeoutS 30: a bulk batch of 32 rows of 8 windows \(setting "
+        r"bulkBatchSize \(SENTIMENT_BULK_BATCH_SIZE\)\)",
     ):
         settings(bulk="true", memoryMb=str(least - 1))
     assert settings(bulk="true", memoryMb=str(least)).memory_mb == least
@@ -103,3 +134,62 @@ def test_the_docs_state_the_sizes_the_stack_computes():
         f"{LIMITS.max_request_windows} x {WORST_MS_PER_WINDOW:g} + {LIMITS.max_texts} x {WORST_MS_PER_TEXT:g}"
     )
     assert f"{worst} = {worst_request_ms(MB_PER_VCPU):,.0f} ms" in (REPO / "bench/README.md").read_text()
+
+
+def test_without_a_model_the_refusal_names_the_default_models_price():
+    with pytest.raises(SettingsError, match=r"at 60 ms a window \(the default model's: no model in "):
+        settings(memoryMb="128")
+
+
+def test_the_margin_for_lambdas_cpu_depends_on_the_build_cpus_int8_instructions():
+    assert lambda_margin(WindowCost(**cost(10))) == LAMBDA_MARGIN
+    for faster in (["avx2", "avx512f", "avx512_vnni"], ["avx2", "avx_vnni"], ["asimddp", "i8mm"], None):
+        assert lambda_margin(WindowCost(**cost(10) | {"instructions": faster})) == FASTER_CPU_MARGIN
+    assert 1 < LAMBDA_MARGIN < FASTER_CPU_MARGIN
+
+
+def test_a_measured_window_cost_sizes_the_stack(tiny_artifact, tmp_path):
+    """A model whose window costs 200 ms on an AVX2 build machine: priced at 200 x the margin, refused at a
+    memory size the default model fits in, accepted at its own least; bulk rows at its own max_windows."""
+    model = measured(tiny_artifact, tmp_path / "model", cost(200))
+    price = model_cost(model)
+    assert price.ms_per_window == 200 * LAMBDA_MARGIN
+    assert price.max_windows == json.loads((model / "manifest.json").read_text())["max_windows"]
+    least = smallest_memory_mb(30, ms_per_window=price.ms_per_window)
+    assert least > smallest_memory_mb(30)  # the default model's least
+    with pytest.raises(
+        SettingsError,
+        match=rf"memoryMb \(SENTIMENT_MEMORY_MB\) must be at least {least} with timeoutS 30: the largest "
+        rf"request accepted \(64 windows over 32 texts\) .* at 300 ms a window \(200 ms measured on AMD EPYC "
+        r"\(avx2\) x1.5 for Lambda's CPU\)",
+    ):
+        settings(model, memoryMb=str(smallest_memory_mb(30)))
+    assert settings(model, memoryMb=str(least)).memory_mb == least
+    rows = price.max_windows * 32
+    bulk = smallest_memory_mb(30, rows, 32, ms_per_window=price.ms_per_window)
+    if bulk is None:  # no memory size fits a batch: the timeout is what must grow
+        with pytest.raises(SettingsError, match=r"timeoutS \(SENTIMENT_TIMEOUT_S\) must be at least"):
+            settings(model, bulk="true", memoryMb=str(least))
+    else:
+        with pytest.raises(SettingsError, match=rf"at least {bulk} with timeoutS 30: a bulk batch"):
+            settings(model, bulk="true", memoryMb=str(bulk - 1))
+
+
+def test_an_artifact_built_before_window_costs_is_sized_as_the_default_with_a_warning(
+    tiny_artifact, tmp_path, caplog
+):
+    model = measured(tiny_artifact, tmp_path / "model", None)
+    with caplog.at_level(logging.WARNING, logger="infra.sizing"):
+        price = model_cost(model)
+    assert price.ms_per_window == WORST_MS_PER_WINDOW
+    assert "python -m export window-cost --model" in caplog.text
+    assert "make model" in caplog.text
+    assert len(caplog.records) == 1
+
+
+def test_a_broken_shipped_model_fails_the_synth_in_one_line(tiny_artifact, tmp_path):
+    model = measured(tiny_artifact, tmp_path / "model", cost(10))
+    (model / "manifest.json").write_text("{not json")
+    with pytest.raises(SettingsError, match=r"manifest.json.*rebuild it with make model$") as refused:
+        settings(model)
+    assert "\n" not in str(refused.value)
