@@ -114,8 +114,9 @@ model-stars-3: build/model/manifest.json ## negative / neutral / positive from 1
 model-stars-5: build/model/manifest.json ## 1 star ... 5 stars -> build/stars-5
 	+$(call stars_model,5,)
 
-$(MODEL_DIR)/manifest.json:
-	$(MAKE) model
+# The model a target needs, built when missing; the star models always start from build/model's checkpoint.
+$(sort $(MODEL_DIR)/manifest.json build/model/manifest.json):
+	$(MAKE) model MODEL_DIR=$(@D)
 
 .PHONY: eval
 eval: $(call installed,build) ## accuracy, macro-F1, per-class scores of build/model on every dev set (or DATA=file) -> build/reports/
