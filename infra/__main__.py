@@ -25,6 +25,7 @@ from infra.image_manifest import (
 )
 from infra.preflight import PreflightError, Target, check_aws, check_deploy, open_session
 from infra.settings import Settings, SettingsError, check_context_keys
+from infra.teardown import KEPT, survey
 
 OUTPUTS_FILE = REPO_ROOT / BUILD_DIR / "cdk-outputs.json"
 MODEL_DIR = REPO_ROOT / BUILT_MODEL_DIR
@@ -78,8 +79,19 @@ def _images(assembly: Path, stack_name: str, target: Target) -> list[PushedImage
 def _destroy(settings: Settings, args: argparse.Namespace) -> None:
     session = open_session(args.region, "make destroy")
     target = check_aws(session)
-    print(f"destroying {settings.stack_name} in {target.account}/{target.region}")
+    where = f"{target.account}/{target.region}"
+    teardown = survey(session, settings.stack_name)
+    if not teardown.exists:
+        print(f"{settings.stack_name} is not deployed in {where}: nothing to destroy")
+        return
+    for warning in teardown.warnings:
+        print(warning)
+    # Results are the one thing destroy loses that a user made: at a terminal, ask before emptying the bucket.
+    if teardown.results and sys.stdin.isatty() and input("delete them with the stack? [y/N] ").lower() != "y":
+        raise CliError(f"{settings.stack_name} kept: copy the results, then run make destroy again")
+    print(f"destroying {settings.stack_name} in {where}")
     run_cdk("destroy", [settings.stack_name, "--force"], args.context, _region_env(target))
+    print(KEPT)
 
 
 def _with_context(given: list[str], added: tuple[str, ...]) -> list[str]:

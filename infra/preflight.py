@@ -136,7 +136,7 @@ def check_aws(session: boto3.Session) -> Target:
             "no AWS credentials: run `aws configure` or `aws sso login`, or set AWS_PROFILE"
         ) from None
     except ClientError as exc:
-        raise PreflightError(f"AWS rejected the credentials: {_describe(exc)}") from None
+        raise PreflightError(f"AWS rejected the credentials: {describe_error(exc)}") from None
     except BotoCoreError as exc:
         raise PreflightError(f"cannot use the AWS credentials: {exc}") from None
     return Target(account=identity["Account"], region=region)
@@ -157,7 +157,7 @@ def check_bootstrap(session: boto3.Session, target: Target) -> None:
             raise PreflightError(
                 f"{target.account}/{target.region} is not bootstrapped for CDK: {fix}"
             ) from None
-        raise PreflightError(f"cannot read the {TOOLKIT_STACK} stack: {_describe(exc)}") from None
+        raise PreflightError(f"cannot read the {TOOLKIT_STACK} stack: {describe_error(exc)}") from None
     except BotoCoreError as exc:
         raise PreflightError(f"cannot read the {TOOLKIT_STACK} stack: {exc}") from None
     status = stacks[0]["StackStatus"]
@@ -176,7 +176,7 @@ def check_quotas(session: boto3.Session, target: Target, settings: Settings) -> 
     try:
         concurrency = read_concurrency(lambda_client, cloudformation, settings)
     except (ClientError, BotoCoreError) as exc:
-        said = _describe(exc) if isinstance(exc, ClientError) else str(exc)
+        said = describe_error(exc)
         return Findings(
             notes=[f"warning: Lambda's quotas in {target.region} not checked: cannot read them ({said})"]
         )
@@ -196,7 +196,7 @@ def has_logging_role(session: boto3.Session, target: Target) -> bool:
     try:
         return bool(apigateway.get_account().get("cloudwatchRoleArn"))
     except (ClientError, BotoCoreError) as exc:
-        said = _describe(exc) if isinstance(exc, ClientError) else str(exc)
+        said = describe_error(exc)
         raise PreflightError(
             f"cannot read API Gateway's account settings ({said}), so whether {target.account}/"
             f"{target.region} has the CloudWatch Logs role the stage's logs need is unknown: allow "
@@ -231,6 +231,9 @@ def _check_docker() -> str | None:
     return None
 
 
-def _describe(exc: ClientError) -> str:
+def describe_error(exc: ClientError | BotoCoreError) -> str:
+    """An AWS error as `Code: message` (a service's answer) or botocore's own sentence (no answer)."""
+    if not isinstance(exc, ClientError):
+        return str(exc)
     error = exc.response.get("Error", {})
     return f"{error.get('Code', 'error')}: {error.get('Message', exc)}"
