@@ -35,7 +35,8 @@ def parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--data",
         help="labelled .jsonl/.csv/.parquet file or Hub data set (default: every dev set under "
-        "../shared/data, read against the model's labels: one table)",
+        "../shared/data or SENTIMENT_SHARED_DATA, read against the model's labels: one table; none there: "
+        "the figures the manifest recorded at build time)",
     )
     evaluate.add_argument("--reports-dir", type=Path, default=REPORTS_DIR, help="where reports go")
     evaluate.add_argument("--label-column", default="", help="column of the labels (as for build)")
@@ -82,11 +83,12 @@ def run(args: argparse.Namespace) -> None:
         add_window_cost(args.model)
         return
     from export.evaluate import evaluate_sets, table
+    from export.recorded import recorded_figures
 
     rows = evaluate_sets(
         args.model, [args.data] if args.data else None, args.reports_dir, args.label_column, args.label_map
     )
-    print(table(rows))
+    print(table(rows) if rows else recorded_figures(args.model))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from export.data import SHARED_DATA, load_examples
+from export.data import load_examples, shared_data
 from export.errors import DataError
 from export.evaluate import score, scoring_classifier
 from export.labels import PRESETS, LabelOptions, parse_label_map
 
-STARS_DEV = SHARED_DATA / "amazon-stars" / "dev.jsonl"
+STARS_DEV = Path("amazon-stars", "dev.jsonl")  # under the shared data
 STARS = (1, 2, 4, 5)  # the binary view's stars
 
 
@@ -43,9 +43,10 @@ def sides(labels: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     return np.array([max(s) <= 2 for s in read]), np.array([min(s) >= 4 for s in read])
 
 
-def binary_view(model_dir: Path, data: Path = STARS_DEV) -> dict[str, float]:
-    """Accuracy on the 1-2 vs 4-5 star rows of `data` (a `stars` column), overall and per star."""
-    examples = load_examples(str(data), labels=LabelOptions(label_map="stars-5"))
+def binary_view(model_dir: Path, data: Path | None = None) -> dict[str, float]:
+    """Accuracy on the 1-2 vs 4-5 star rows of `data` (a `stars` column; default: the shared data's
+    amazon-stars dev set), overall and per star."""
+    examples = load_examples(str(data or shared_data() / STARS_DEV), labels=LabelOptions(label_map="stars-5"))
     star = np.asarray(examples.labels) + 1  # stars-5's classes are 1 star ... 5 stars, in order
     kept = np.flatnonzero(star != 3)
     examples, star = examples.take(kept.tolist()), star[kept]
@@ -63,7 +64,12 @@ def _star(stars: int) -> str:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m export.binary_view", description=__doc__.splitlines()[0])
     parser.add_argument("models", nargs="+", type=Path, help="artifact directories (build/model, ...)")
-    parser.add_argument("--data", type=Path, default=STARS_DEV, help="star-rated reviews (a `stars` column)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        help=f"star-rated reviews (a `stars` column; default: {STARS_DEV} under ../shared/data or "
+        "SENTIMENT_SHARED_DATA)",
+    )
     args = parser.parse_args(argv)
     try:
         rows = [(model, binary_view(model, args.data)) for model in args.models]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import logging
+import os
 import random
 import re
 from dataclasses import dataclass, replace
@@ -16,24 +16,53 @@ from export.artifacts import sha256
 from export.errors import DataError
 from export.labels import BINARY, LabelOptions, read_labels
 
+# Where the shared data sets are: ../shared/data beside this checkout (the project's machines), or
+# SENTIMENT_SHARED_DATA (a copy elsewhere; an empty folder stands for a machine without them).
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-# role -> (files under ../shared/data, Hub data set used when this checkout has none of them, row cap for it)
+SHARED_DATA_VARIABLE = "SENTIMENT_SHARED_DATA"
+
+
+@dataclass(frozen=True)
+class DefaultSource:
+    """What `default` means for one role: files under the shared data, the public Hub data set used when
+    none of them is here (capped at `cap` rows, 0: all, so `make model` stays within its time budget), and
+    what to do instead when neither is at hand (naming the `make` variable)."""
+
+    files: tuple[str, ...]
+    hub: str
+    cap: int
+    instead: str
+    use: str  # what the build does with it: "trains on", "is judged on", "mixes in"
+
+
 DEFAULT_SOURCES = {
     # Blitzer's 2007 reviews (label 0/1) and the recent multi-category star ratings (stars-binary: 1-2
     # negative, 4-5 positive, 3 dropped); the dev sets of both judge every choice together.
-    "train": (
-        (SHARED_DATA / "amazon-reviews" / "train.jsonl", SHARED_DATA / "amazon-stars" / "train.jsonl"),
+    "train": DefaultSource(
+        ("amazon-reviews/train.jsonl", "amazon-stars/train.jsonl"),
         "amazon_polarity:train",
         20_000,
+        "point TRAIN_DATA and DEV_DATA at your own .jsonl/.csv/.parquet files (text and label columns), e.g. "
+        "make model TRAIN_DATA=my_train.jsonl DEV_DATA=my_dev.jsonl",
+        "trains on",
     ),
-    "dev": (
-        (SHARED_DATA / "amazon-reviews" / "dev.jsonl", SHARED_DATA / "amazon-stars" / "dev.jsonl"),
+    "dev": DefaultSource(
+        ("amazon-reviews/dev.jsonl", "amazon-stars/dev.jsonl"),
         "amazon_polarity:test",
         2_000,
+        "point DEV_DATA at your own .jsonl/.csv/.parquet file (text and label columns), e.g. make model "
+        "DEV_DATA=my_dev.jsonl",
+        "is judged on",
     ),
-    "extra": ((SHARED_DATA / "sst2" / "train.jsonl",), "stanfordnlp/sst2:train", 0),
+    "extra": DefaultSource(
+        ("sst2/train.jsonl",),
+        "stanfordnlp/sst2:train",
+        0,
+        "mix in none with MODEL_ARGS=\"--extra-train-data ''\", or your own file with --extra-train-data",
+        "mixes in",
+    ),
 }
-# The dev sets `make eval` scores by default, each under SHARED_DATA/<name>/dev.jsonl.
+# The dev sets `make eval` scores by default, each <name>/dev.jsonl under the shared data.
 DEV_SETS = ("amazon-reviews", "amazon-stars", "amazon-sentences", "sst2")
 FILE_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
 # A source ending in a file extension is a file, even when missing or of an unsupported type: Hub names
@@ -43,8 +72,6 @@ FILE_EXTENSION = re.compile(r"\.[A-Za-z][A-Za-z0-9]*$")
 TEXT_ENCODING = "utf-8-sig"
 TEXT_COLUMNS = ("text", "sentence", "content", "review")
 NO_OPTIONS = LabelOptions()
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -129,23 +156,52 @@ def relabelling(names: tuple[str, ...], target: tuple[str, ...], source: str) ->
     return [folded[name.casefold()] for name in names]
 
 
+def shared_data() -> Path:
+    """The folder of the shared data sets: SENTIMENT_SHARED_DATA when set, else ../shared/data."""
+    return Path(os.environ.get(SHARED_DATA_VARIABLE) or SHARED_DATA)
+
+
+def shared_files(role: str) -> list[Path]:
+    """The files of a role's default that this machine has."""
+    return [path for name in DEFAULT_SOURCES[role].files if (path := shared_data() / name).exists()]
+
+
 def resolve_sources(spec: str, role: str) -> list[tuple[str, int]]:
     """The data sources a train/dev/extra setting names (several separated by commas), each with a row cap
-    (0 = none). `default` stands for the role's shared files that this checkout has; where it has none (a
-    user's machine), a public Hub data set, capped so `make model` stays within its time budget, announced
-    in one line."""
+    (0 = none). `default` stands for the role's shared files that this machine has; where it has none (a
+    user's machine), the role's public Hub data set, capped (`stand_in_notice` says so at the build's
+    start)."""
     found: list[tuple[str, int]] = []
     for source in (part.strip() for part in spec.split(",")):
         if source != "default":
             found += [(source, 0)] if source else []
-            continue
-        local, hub, cap = DEFAULT_SOURCES[role]
-        if present := [path for path in local if path.exists()]:
+        elif present := shared_files(role):
             found += [(str(path), 0) for path in present]
         else:
-            log.warning("%s not found: using Hub data set %s instead", ", ".join(map(str, local)), hub)
-            found.append((hub, cap))
+            found.append((DEFAULT_SOURCES[role].hub, DEFAULT_SOURCES[role].cap))
     return found
+
+
+def stand_in_notice(specs: dict[str, str]) -> str | None:
+    """One line for the start of a build whose `default` data (role -> setting) is not on this machine: the
+    Hub data sets that stand in, and that the published figures need the shared data; None when it is."""
+    missing = {
+        role: DEFAULT_SOURCES[role]
+        for role, spec in specs.items()
+        if "default" in (part.strip() for part in spec.split(",")) and not shared_files(role)
+    }
+    if not missing:
+        return None
+    used = ", ".join(
+        f"{source.use} the Hub's {source.hub}" + (f" ({source.cap:,} rows)" if source.cap else "")
+        for source in missing.values()
+    )
+    files = ", ".join(name for source in missing.values() for name in source.files)
+    return (
+        f"{shared_data()} has none of {files} (the project's data; {SHARED_DATA_VARIABLE}=DIR points at a "
+        f"copy): the build {used} instead, so the figures the README publishes, measured on that data, will "
+        "differ; to use your own data, point TRAIN_DATA= and DEV_DATA= at .jsonl/.csv/.parquet files"
+    )
 
 
 def load_examples(
@@ -246,6 +302,12 @@ def _read_hub(name: str, seed: int, limit: int) -> dict[str, list]:
         rows = datasets.load_dataset(dataset, split=part or "train")
     except Exception as exc:  # the Hub raises many unrelated types when it cannot be reached
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        stands_in = [source for source in DEFAULT_SOURCES.values() if source.hub == name]
+        if stands_in:  # a default whose shared files are not here: say how to do without both
+            raise DataError(
+                f"no {', '.join(stands_in[0].files)} under {shared_data()} ({SHARED_DATA_VARIABLE}), and the "
+                f"Hub's {name}, which stands in for them, is unavailable ({first}): {stands_in[0].instead}"
+            ) from exc
         raise DataError(
             f"Hub data set {name!r} unavailable (no such set, or the Hub is unreachable): {first}"
         ) from exc

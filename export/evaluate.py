@@ -14,7 +14,7 @@ import numpy as np
 from sklearn import metrics as metrics_lib
 from tqdm.auto import tqdm
 
-from export.data import DEV_SETS, SHARED_DATA, Examples, fit_problem, load_examples, relabelling
+from export.data import DEV_SETS, Examples, fit_problem, load_examples, relabelling, shared_data
 from export.errors import DataError
 from export.labels import LabelOptions
 from handler.artifact import read_manifest
@@ -239,22 +239,23 @@ def report_lines(metrics: dict[str, Any], model_dir: Path, source: str) -> list[
 def evaluate_sets(
     model_dir: Path, sources: list[str] | None, reports_dir: Path, label_column: str = "", label_map: str = ""
 ) -> list[tuple[str, dict[str, Any] | str]]:
-    """Score the artifact on each source (default: every dev set of `DEV_SETS` this checkout has), each
-    read against the model's labels and written as a report; a set whose labels do not fit the model is
-    listed with the reason (a named source that does not fit is an error).
+    """Score the artifact on each source (default: every dev set of `DEV_SETS` this machine has under the
+    shared data; none: []), each read against the model's labels and written as a report; a set whose
+    labels do not fit the model is listed with the reason (a named source that does not fit is an error).
 
     Raises:
-        DataError: a named source cannot be read or does not fit; no default dev set is here.
+        DataError: a named source cannot be read or does not fit.
     """
     manifest = read_manifest(model_dir)
     names, multi_label = tuple(manifest.labels), manifest.multi_label
     options = LabelOptions(column=label_column, label_map=label_map)
-    paths = sources or [str(SHARED_DATA / name / "dev.jsonl") for name in DEV_SETS]
+    defaults = [shared_data() / name / "dev.jsonl" for name in DEV_SETS]
+    paths = sources or [str(path) for path in defaults if path.is_file()]
+    if not paths:
+        return []
     classifier = scoring_classifier(model_dir, manifest)
     rows: list[tuple[str, dict[str, Any] | str]] = []
     for source in paths:
-        if sources is None and not Path(source).is_file():
-            continue
         try:
             data = fit_problem(load_examples(source, labels=options, names=names), multi_label)
         except DataError as exc:
@@ -264,8 +265,6 @@ def evaluate_sets(
             continue
         found = metrics(score(classifier, data, Path(source).parent.name), data, classifier.threshold)
         rows.append((source, found | {"report": str(write_report(found, model_dir, data, reports_dir))}))
-    if not rows:
-        raise DataError(f"no dev set under {SHARED_DATA}: name one with --data (make eval DATA=...)")
     return rows
 
 

@@ -21,6 +21,7 @@ from export import artifacts, fusion, gate, onnx_export, quantize, window_cost
 from export.blending import fit_ngrams
 from export.config import ExportConfig
 from export.corpus import Data, load_data
+from export.data import stand_in_notice
 from export.errors import GateError
 from export.evaluate import by_source, headline, metrics, primary_metric, score, scoring_classifier
 from export.model_card import write_model_card
@@ -257,6 +258,11 @@ def build(cfg: ExportConfig) -> Manifest:
         ConfigError, DataError, ParityError, GateError: the artifact at `cfg.output` is then left as it was.
     """
     plan = plan_base(cfg, resolve_base_model(cfg.base_model))
+    roles = {"train": cfg.train_data, "dev": cfg.dev_data, "extra": cfg.extra_train_data}
+    if not plan.fine_tune:  # an as-is classifier reads dev data alone
+        roles = {"dev": cfg.dev_data}
+    if notice := stand_in_notice(roles):
+        log.warning(notice)
     data = load_data(cfg, plan)
     dev = data.dev
     log.info(

@@ -212,6 +212,14 @@ def build(spec: StandIn, directory: Path, *, head: bool = True) -> Path:
     return directory
 
 
+def csv_rows(path: Path) -> list[dict]:
+    """A fixture CSV's rows as JSON objects: text and label."""
+    import csv
+
+    with path.open(encoding="utf-8") as stream:
+        return [{"text": row["text"], "label": row["label"]} for row in csv.DictReader(stream)]
+
+
 def write_jsonl(path: Path, rows: list[dict]) -> Path:
     import json
 

@@ -132,13 +132,22 @@ def test_unknown_label_names_the_row(tmp_path):
         load_examples(str(path))
 
 
-@pytest.mark.parametrize("name", ["amazon_polarity:test", "stanfordnlp/sst2", "stanfordnlp/sst2:validation"])
-def test_hub_unreachable_is_a_data_error(monkeypatch, name):
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("stanfordnlp/sst2", "Hub data set 'stanfordnlp/sst2' unavailable"),
+        ("stanfordnlp/sst2:validation", "Hub data set 'stanfordnlp/sst2:validation' unavailable"),
+        # What stands in for a default's missing shared files: what to do without both.
+        ("amazon_polarity:test", "the Hub's amazon_polarity:test, which stands in .*: point DEV_DATA at"),
+        ("stanfordnlp/sst2:train", "stanfordnlp/sst2:train, which stands in .*: mix in none with MODEL_ARGS"),
+    ],
+)
+def test_hub_unreachable_is_a_data_error(monkeypatch, name, message):
     import datasets
 
     # The Hub is the network: tests run offline, so it is unreachable by construction (even with internet).
     monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
-    with pytest.raises(DataError, match=f"Hub data set '{name}' unavailable") as caught:
+    with pytest.raises(DataError, match=message) as caught:
         load_examples(name)
     assert "\n" not in str(caught.value)
 
