@@ -26,7 +26,7 @@ def ensure_cdk() -> Path:
         return CDK_BIN
     npm = shutil.which("npm")
     if npm is None:
-        raise CliError("npm not found: install Node.js 20 or newer (it brings npm) to run the AWS CDK CLI")
+        raise CliError("npm not found: install Node.js 24 LTS (or 22; it brings npm) to run the AWS CDK CLI")
     done = subprocess.run(
         [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=REPO_ROOT, check=False
     )
