@@ -12,14 +12,28 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 from tokenizers import Tokenizer
 
 from handler.errors import ArtifactError
-from handler.manifest import ARTIFACT_FILES, MANIFEST_FILE, Manifest
+from handler.manifest import ARTIFACT_FILES, MANIFEST_FILE, FileEntry, Manifest
+
+
+class Listing(Protocol):
+    """What the file and label checks read of a manifest: the sentence model's and the aspect tagger's
+    (handler/aspect_manifest.py) both have it."""
+
+    @property
+    def files(self) -> dict[str, FileEntry]: ...
+
+    @property
+    def labels(self) -> list[str]: ...
+
+
+Listed = TypeVar("Listed", bound=Listing)
 
 
 @contextmanager
@@ -50,15 +64,15 @@ def _reason(error: ErrorDetails) -> str:
     return f"{where or 'the document'}: {error['msg'][0].lower()}{error['msg'][1:]}, got {error['input']!r}"
 
 
-def require_model(root: Path) -> None:
+def require_model(root: Path, build: str = "make model") -> None:
     """Is there a model in `root`? Every file an artifact ships must be there (their contents are
-    `read_manifest`'s to check).
+    `read_manifest`'s to check). `build` is the command that makes one (`make model-aspects` for aspects).
 
     Raises:
         ArtifactError: the one message for "no model here", naming the missing files.
     """
     if missing := [name for name in ARTIFACT_FILES if not (root / name).is_file()]:
-        raise ArtifactError(f"no model in {root} (missing {', '.join(missing)}): run `make model` first")
+        raise ArtifactError(f"no model in {root} (missing {', '.join(missing)}): run `{build}` first")
 
 
 def read_manifest(root: Path) -> Manifest:
@@ -75,11 +89,16 @@ def read_manifest(root: Path) -> Manifest:
     try:
         manifest = Manifest.model_validate_json(text)
     except ValidationError as exc:
-        raise ArtifactError(f"{path}: " + "; ".join(_reason(error) for error in exc.errors())) from None
+        raise validation_error(path, exc) from None
     return check_files(root, manifest)
 
 
-def check_files(root: Path, manifest: Manifest) -> Manifest:
+def validation_error(path: Path, error: ValidationError) -> ArtifactError:
+    """A manifest's validation errors as one ArtifactError line naming the file."""
+    return ArtifactError(f"{path}: " + "; ".join(_reason(found) for found in error.errors()))
+
+
+def check_files(root: Path, manifest: Listed) -> Listed:
     """`manifest`, once every file it lists is in `root` with the size it records (the build checks its
     directories this way before it writes their manifest).
 
@@ -99,7 +118,7 @@ def _read_json(path: Path) -> dict[str, Any]:
         return json.loads(path.read_text(encoding="utf-8"))
 
 
-def read_labels(root: Path, manifest: Manifest) -> tuple[str, ...]:
+def read_labels(root: Path, manifest: Listing) -> tuple[str, ...]:
     """Label names by class id from config.json's id2label, which must agree with the manifest.
 
     Raises:
