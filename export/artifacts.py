@@ -15,7 +15,7 @@ from pathlib import Path
 from tokenizers import Tokenizer
 
 from export.swap import swap_in
-from handler.manifest import MANIFEST_FILE, FileEntry, Manifest
+from handler.manifest import MANIFEST_FILE, FileEntry, Record
 
 VERSIONED = (
     "torch",
@@ -99,6 +99,7 @@ def created() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def write_manifest(directory: Path, manifest: Manifest) -> None:
-    """Write manifest.json, once, after every other file: its presence says the directory is complete."""
+def write_manifest(directory: Path, manifest: Record) -> None:
+    """Write manifest.json (the sentence model's or the aspect tagger's), once, after every other file: its
+    presence says the directory is complete."""
     (directory / MANIFEST_FILE).write_text(manifest.model_dump_json(indent=2) + "\n")

@@ -27,8 +27,9 @@ class Parity:
         return dict(self.__dict__)
 
 
-def export_onnx(checkpoint: Path, out_dir: Path) -> Path:
-    """Export the checkpoint for task text-classification (output `logits`); returns the ONNX file's path.
+def export_onnx(checkpoint: Path, out_dir: Path, task: str = "text-classification") -> Path:
+    """Export the checkpoint for `task` (text-classification, or token-classification for the aspect
+    tagger; output `logits` either way); returns the ONNX file's path.
 
     Optimum's own validation is skipped: `check_parity` does it on real dev texts instead of random tokens.
     """
@@ -37,7 +38,7 @@ def export_onnx(checkpoint: Path, out_dir: Path) -> Path:
     main_export(
         str(checkpoint),
         output=out_dir,
-        task="text-classification",
+        task=task,
         do_validation=False,
         library_name="transformers",
     )
