@@ -22,7 +22,7 @@ from handler.settings import BUILT_MODEL_DIR
 
 
 def _columns(args: argparse.Namespace) -> Columns:
-    return Columns(text=args.text_column, id=args.id_column, all_scores=args.all_scores)
+    return Columns(text=args.text_column, id=args.id_column, all_scores=args.all_scores, explain=args.explain)
 
 
 def _score(args: argparse.Namespace) -> None:
@@ -110,6 +110,9 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--text-column", default="text", help="column of the text (TEXT_COLUMN=)")
         command.add_argument("--id-column", default="", help="column of an id to copy (ID_COLUMN=)")
         command.add_argument("--all-scores", action="store_true", help="every label's score (ALL_SCORES=1)")
+        command.add_argument(
+            "--explain", action="store_true", help="the words behind each answer, weighted (EXPLAIN=1)"
+        )
     for command in (start, status):
         command.add_argument("--stack", default=DEFAULT_STACK, help="the deployed stack (STACK=)")
         command.add_argument("--region", default=None, help="AWS region (default: the configured one)")

@@ -27,9 +27,10 @@ from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from handler.explain import Explainer
 from handler.inference import Classifier
 from handler.models import PredictRequest
-from handler.service import get_classifier, respond
+from handler.service import explained, get_classifier, respond, within_budget
 from handler.settings import get_settings
 
 if TYPE_CHECKING:
@@ -59,12 +60,14 @@ def _describe(classifier: Classifier) -> str:
 
 def example_requests() -> dict[str, tuple[str, dict[str, Any]]]:
     """(summary, body) of each example request by name, within this deployment's text limits (so within
-    its window budget too: it is at least max_texts, and a short review is one window). The batch comes
-    first, since Swagger shows the first example: every label's probability, the model's labels."""
+    its window budget too: it is at least max_texts, and a short review is one window; `predict_examples`
+    drops `explain` where the explanations would not fit). The batch comes first, since Swagger shows the
+    first example: every label's probability, the model's labels and each review's explanation."""
     settings = get_settings()
     texts = [review[: settings.max_text_chars] for review in REVIEWS][: settings.max_texts]
+    batch = {"texts": texts, "all_scores": True, "explain": True}
     return {
-        "batch_all_scores": ("A batch, with every label's probability", {"texts": texts, "all_scores": True}),
+        "batch_all_scores": ("A batch, with every label's probability and the words behind it", batch),
         "one_review": ("One review", {"text": texts[0]}),
     }
 
@@ -83,9 +86,16 @@ def predict_examples() -> tuple[dict[str, Example | Reference], dict[str, Exampl
     answers: dict[str, Example | Reference] = {}
     for name, (summary, body) in example_requests().items():
         request = PredictRequest.model_validate(body)
-        answer = respond(
-            classifier.classify(request.items), classifier.model_id, all_scores=request.all_scores
-        )
+        windows = classifier.encode(request.items)
+        predictions = classifier.predict(windows)
+        if request.explain:
+            explainer = Explainer(classifier)
+            plans = explainer.plans(request.items, windows)
+            if within_budget(classifier, windows, plans):
+                predictions = explained(explainer, request.items, plans, predictions)
+            else:  # a deployment with a budget too small for them: the example is one it answers
+                body = {key: value for key, value in body.items() if key != "explain"}
+        answer = respond(predictions, classifier.model_id, all_scores=request.all_scores)
         requests[name] = Example(summary=summary, value=body)
         answers[name] = Example(summary=summary, value=answer.model_dump(mode="json"))
     return requests, answers

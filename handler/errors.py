@@ -43,3 +43,19 @@ class WindowBudgetError(TooLargeError):
             windows,
             limit,
         )
+
+
+class ExplanationBudgetError(TooLargeError):
+    """The texts and their explanations need more token windows than one request may run: an explanation
+    runs copies of its text (handler/explain.py), so they count too, before any of them runs."""
+
+    unit = "windows"
+
+    def __init__(self, windows: int, explanations: int, limit: int, costliest: int) -> None:
+        super().__init__(
+            f"explaining the texts needs {windows} token windows in all ({explanations} of them for the "
+            f"explanations; the costliest text {costliest}); one request runs at most {limit}: explain fewer "
+            "or shorter texts per request (a text of n words runs about 2 x sqrt(2n) copies of itself)",
+            windows,
+            limit,
+        )

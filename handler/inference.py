@@ -29,17 +29,20 @@ import onnxruntime as ort
 from tokenizers import Tokenizer
 
 from handler.artifact import check_files, loading, read_labels, read_manifest, read_tokenizer
+from handler.batches import stacked_logits
 from handler.manifest import Manifest
 from handler.ngrams import SparseNgrams, read_tables
 from handler.probabilities import average_by_text, blend
 from handler.sessions import available_cpus, onnx_session
 from handler.windows import Windowing, Windows
+from handler.words import Credit
 
 
 @dataclass(frozen=True)
 class Prediction:
     """One text's answer: the winning label, every label's probability and how many windows made it;
-    for a multi-label model also every label at or over the threshold, most probable first."""
+    for a multi-label model also every label at or over the threshold, most probable first; when asked
+    for, the words that made it (handler/explain.py)."""
 
     label: str
     score: float
@@ -47,6 +50,7 @@ class Prediction:
     windows: int
     truncated: bool
     labels: tuple[str, ...] | None = None
+    explanation: tuple[Credit, ...] | None = None
 
 
 class Classifier:
@@ -107,21 +111,25 @@ class Classifier:
         """Tokenize texts into windows (the tokenize step): `Windowing.encode`."""
         return self.windowing.encode(texts)
 
-    def probabilities(self, windows: Windows) -> np.ndarray:
+    def probabilities(self, windows: Windows, *, stacked: bool = False) -> np.ndarray:
         """Run the model on every window and average each text's window probabilities -> [texts, labels],
-        blended with the n-gram model's when the artifact has one."""
+        blended with the n-gram model's when the artifact has one.
+
+        Args:
+            stacked: run windows of equal length together (handler/batches.py), as an explanation runs the
+                copies of one text; default: each window alone, as every answer is scored.
+        """
         if not len(windows.counts):
             return np.zeros((0, len(self.labels)))
-        probabilities = self.window_probabilities(windows)
+        probabilities = self.window_probabilities(windows, stacked=stacked)
         if self.ngrams is None:
             return probabilities
         return blend(probabilities, self.ngrams.logits(windows.ngram_feeds), self.ngrams.weight)
 
-    def window_probabilities(self, windows: Windows) -> np.ndarray:
+    def window_probabilities(self, windows: Windows, *, stacked: bool = False) -> np.ndarray:
         """The transformer's answer alone: each text's window probabilities averaged -> [texts, labels]."""
-        return average_by_text(
-            self.logits(windows), windows.owner, windows.counts, multi_label=self.multi_label
-        )
+        logits = stacked_logits(self.session, windows.feeds) if stacked else self.logits(windows)
+        return average_by_text(logits, windows.owner, windows.counts, multi_label=self.multi_label)
 
     def logits(self, windows: Windows) -> np.ndarray:
         """Model logits [windows, labels], one ONNX run per window: no window's answer depends on another's,

@@ -140,6 +140,12 @@ class PredictRequest(BaseModel):
     text: Annotated[Text, BeforeValidator(_no_null)] = None  # type: ignore[assignment]
     texts: Annotated[Texts, BeforeValidator(_no_null)] = None  # type: ignore[assignment]
     all_scores: bool = Field(default=False, description="Also return every label's probability.")
+    explain: bool = Field(
+        default=False,
+        description="Also return each prediction's `explanation`: the words of the text and how much each "
+        "moved the answer. It runs the model on copies of the text without some of its words, and those "
+        "runs count against the request's token windows (413 past them).",
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> PredictRequest:
@@ -151,6 +157,35 @@ class PredictRequest(BaseModel):
     def items(self) -> list[str]:
         """The texts to classify, a single text as a batch of one."""
         return [self.text] if self.text is not None else list(self.texts or [])
+
+
+class CreditOut(BaseModel):
+    """One word of a text and its contribution to the prediction."""
+
+    text: str = Field(description="The word, as it is in the text.")
+    start: int = Field(
+        ge=0, description="Its offset in the text as sent, in characters (Unicode code points)."
+    )
+    end: int = Field(ge=1, description="The offset after its last character: text[start:end] is the word.")
+    weight: float = Field(
+        ge=-1,
+        le=1,
+        description="The label's probability with the word minus without it: positive, the word pushed the "
+        "answer towards `label`; negative, away from it. In a text of more than 9 words, a word outside the "
+        "two runs of words that moved the answer most carries its run's weight shared evenly.",
+    )
+    weights: dict[str, float] | None = Field(
+        default=None,
+        description="Multi-label models only: the same for each label in `labels` (empty when none is).",
+    )
+
+    @model_serializer(mode="wrap")
+    def _omit_absent_weights(self, serialize: SerializerFunctionWrapHandler):
+        # As PredictionOut: a single-label model's words carry no `weights` key rather than a null.
+        data = serialize(self)
+        if data.get("weights") is None:
+            data.pop("weights", None)
+        return data
 
 
 class PredictionOut(BaseModel):
@@ -166,13 +201,19 @@ class PredictionOut(BaseModel):
         description="Multi-label models only: every label whose probability reaches the model's threshold, "
         "most probable first (may be empty).",
     )
+    explanation: list[CreditOut] | None = Field(
+        default=None,
+        description="With `explain`: the text's words in order, each with its weight. A word is a run of "
+        "letters, marks and digits (apostrophes and hyphens inside it), or of symbols and emoji; "
+        "punctuation is not a word. A text cut short (`truncated`) lists only the words the model read.",
+    )
 
     @model_serializer(mode="wrap")
     def _omit_absent_keys(self, serialize: SerializerFunctionWrapHandler):
         # Without all_scores (or from a single-label model) the key is left out rather than sent as null. No
         # return annotation, so the OpenAPI schema stays the model's own instead of a bare object.
         data = serialize(self)
-        for key in ("scores", "labels"):
+        for key in ("scores", "labels", "explanation"):
             if data.get(key) is None:
                 data.pop(key, None)
         return data

@@ -4,8 +4,9 @@ model and windows (a long text is read up to the manifest's max_windows, the row
 body, and a row is no request (ROW_MAX_CHARS).
 
 Every answer starts with where the row came from, `row` and (with an id column) `id`, so that a bad row can
-be found in the input; a scored row adds the `model` that answered and the prediction's fields, a bad row
-adds the `error` alone (bulk/README.md, "The output row").
+be found in the input; a scored row adds the `model` that answered and the prediction's fields (with
+`explain`, its `explanation` or why it has none), a bad row adds the `error` alone (bulk/README.md, "The
+output row").
 
 Shared by the Lambda's Distributed Map batches (handler/batch.py) and `make score` (bulk/), so a row gets
 the same answer, or the same error, on a laptop and on AWS. No Powertools here: bulk/ runs it in worker
@@ -20,8 +21,10 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 
+from handler.explain import Explainer
 from handler.inference import Classifier, Prediction
 from handler.models import NOT_BLANK
+from handler.windows import Windows
 
 # The longest text a row may hold. Not the API's limit, which bounds a request body: the model reads a row in
 # at most the manifest's max_windows windows, whatever its length. This only stops a runaway field (a CSV
@@ -50,6 +53,7 @@ class Columns(BaseModel):
     text: str = Field(default="text", min_length=1, alias="textColumn", description="Column of the text.")
     id: str = Field(default="", alias="idColumn", description="Column of the row's id; empty: none.")
     all_scores: bool = Field(default=False, alias="allScores", description="Add every label's score.")
+    explain: bool = Field(default=False, alias="explain", description="Add each row's explanation.")
 
 
 def row_text(record: Any, columns: Columns) -> str:
@@ -97,13 +101,35 @@ def prediction_fields(prediction: Prediction, all_scores: bool) -> dict[str, Any
     return fields
 
 
+def explanation_fields(
+    classifier: Classifier, texts: Sequence[str], windows: Windows, predictions: Sequence[Prediction]
+) -> list[dict[str, Any]]:
+    """Each row's `explanation`, or `explanation_skipped` saying why it has none: a row may cost the model
+    `max_windows` windows in all, its explanation's included, since the stack sizes a batch's time by that
+    (an API request spends its budget as it likes: one text may take all of it)."""
+    explainer = Explainer(classifier)
+    fields: list[dict[str, Any]] = []
+    for text, plan, prediction in zip(texts, explainer.plans(texts, windows), predictions, strict=True):
+        cost = prediction.windows + plan.windows(explainer.max_length)
+        if cost > classifier.max_windows:
+            reason = (
+                f"explaining this review needs {cost} token windows; a row runs at most "
+                f"{classifier.max_windows} (the model's max_windows): explain it through the API"
+            )
+            fields.append({"explanation_skipped": reason})
+        else:
+            credits = explainer.explain(text, plan, prediction)
+            fields.append({"explanation": [credit.fields() for credit in credits]})
+    return fields
+
+
 def score_rows(
     classifier: Classifier, rows: Sequence[tuple[int | None, Any]], columns: Columns
 ) -> list[dict[str, Any]]:
     """Score (row number, record) pairs: one answer per row, in order; bad rows answered with `error`.
 
     The good rows are classified in one call; each text's answer does not depend on the others
-    (handler.inference scores every window alone).
+    (handler.inference scores every window alone), nor does its explanation (handler/explain.py).
     """
     answers: list[dict[str, Any]] = []
     texts: list[str] = []
@@ -114,8 +140,12 @@ def score_rows(
             answers.append(error_row(number, record, columns, str(error)))
         else:
             answers.append({**row_head(number, record, columns), "model": classifier.model_id})
-    predictions = iter(classifier.classify(texts))
+    windows = classifier.encode(texts)
+    predictions = classifier.predict(windows)
+    extras = explanation_fields(classifier, texts, windows, predictions) if columns.explain else None
+    scored = iter(zip(predictions, extras or [{}] * len(predictions), strict=True))
     for answer in answers:
         if "error" not in answer:
-            answer.update(prediction_fields(next(predictions), columns.all_scores))
+            prediction, extra = next(scored)
+            answer.update(prediction_fields(prediction, columns.all_scores), **extra)
     return answers

@@ -161,7 +161,7 @@ class BulkScoring(Construct):
                 max_input_bytes_per_batch=MAX_BATCH_BYTES,
                 batch_input={
                     key: f"{{% $states.input.columns.{key} %}}"
-                    for key in ("textColumn", "idColumn", "allScores")
+                    for key in ("textColumn", "idColumn", "allScores", "explain")
                 },
             ),
             max_concurrency=concurrency,

@@ -120,7 +120,7 @@ def test_execution_input_stays_inside_the_prefixes_the_role_may_touch():
     assert payload == {
         "prefix": "input/2026-12/",
         "output": "results/run/",
-        "columns": {"textColumn": "text", "idColumn": "", "allScores": False},
+        "columns": {"textColumn": "text", "idColumn": "", "allScores": False, "explain": False},
     }
     for source, destination, message in (
         (
@@ -166,7 +166,7 @@ def test_make_bulk_starts_follows_and_says_where_results_are(monkeypatch, capsys
     expected_input = {
         "prefix": "input/a.jsonl",
         "output": "results/a/",
-        "columns": {"textColumn": "review", "idColumn": "sku", "allScores": True},
+        "columns": {"textColumn": "review", "idColumn": "sku", "allScores": True, "explain": True},
     }
     with Stubber(cloudformation) as cfn_stub, Stubber(sfn) as stub:
         cfn_stub.add_response("describe_stacks", stack_answer(OUTPUTS), {"StackName": "S"})
@@ -183,7 +183,7 @@ def test_make_bulk_starts_follows_and_says_where_results_are(monkeypatch, capsys
             "--output",
             "s3://bulk-data/results/a",
         ]
-        code = main([*argv, "--text-column", "review", "--id-column", "sku", "--all-scores"])
+        code = main([*argv, "--text-column", "review", "--id-column", "sku", "--all-scores", "--explain"])
         stub.assert_no_pending_responses()
     out, err = capsys.readouterr()
     assert code == 2

@@ -21,11 +21,18 @@ def documented_fields() -> list[str]:
 
 
 def test_the_table_lists_every_field_a_row_can_carry(tiny_artifact):
-    """The keys of a scored and a bad row, with every option on, and every Prediction field (`labels` is
-    a multi-label model's only)."""
-    columns = Columns(id="asin", all_scores=True)
+    """The keys of a scored, an explained, a too long to explain and a bad row, with every option on, and
+    every Prediction field (`labels` is a multi-label model's only)."""
+    columns = Columns(id="asin", all_scores=True, explain=True)
     classifier = Classifier.from_dir(tiny_artifact, threads=1)
-    rows = score_rows(classifier, [(1, {"text": "Great value.", "asin": "a"}), (2, {"asin": "b"})], columns)
+    long = " ".join(["the jar is sturdy"] * 40)
+    records = [{"text": "Great value.", "asin": "a"}, {"text": long, "asin": "b"}, {"asin": "c"}]
+    rows = score_rows(classifier, list(enumerate(records, 1)), columns)
+    assert [sorted(set(row) & {"explanation", "explanation_skipped", "error"}) for row in rows] == [
+        ["explanation"],
+        ["explanation_skipped"],
+        ["error"],
+    ]
     written = {key for row in rows for key in row} | {field.name for field in dataclasses.fields(Prediction)}
     fields = documented_fields()
     assert len(fields) == len(set(fields))

@@ -214,3 +214,30 @@ def _peaks(stdout: str) -> dict[str, float]:
     tail = stdout.split("peak RSS: ", 1)[1]
     parent, worker = (float(part.split()[-2]) for part in tail.split(", ")[:2])
     return {"parent": parent, "worker": worker}
+
+
+def test_explain_writes_each_rows_words_and_weights(tiny_artifact, tmp_path):
+    """--explain (EXPLAIN=1): a short row gets its words with their offsets and weights, the same whatever
+    the workers; a row whose explanation would cost more than its max_windows says why it has none."""
+    rows = [
+        {"text": "Great value, love it 😍"},
+        {"text": "Lovely kettle. " * 200},
+        {"text": "Broke at once."},
+    ]
+    source = write_jsonl(tmp_path / "reviews.jsonl", rows)
+    outputs = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"explained-{workers}.jsonl"
+        done = score(str(source), str(out), "--model", str(tiny_artifact), "--explain", "--workers", workers)
+        assert done.returncode == 0, done.stderr
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1]
+    first, long, last = lines(tmp_path / "explained-1.jsonl")
+    for row, scored in ((rows[0], first), (rows[2], last)):
+        assert [row["text"][c["start"] : c["end"]] for c in scored["explanation"]] == [
+            c["text"] for c in scored["explanation"]
+        ]
+        assert all(set(c) == {"text", "start", "end", "weight"} for c in scored["explanation"])
+    assert [c["text"] for c in first["explanation"]] == ["Great", "value", "love", "it", "😍"]
+    assert "explanation" not in long
+    assert long["explanation_skipped"].endswith("(the model's max_windows): explain it through the API")

@@ -168,3 +168,27 @@ def test_rows_carry_every_prediction_field(app):
     (prediction,) = classifier.classify(["great"])
     expected = {k: v for k, v in vars(prediction).items() if v is not None}
     assert answer == {"row": 7, "model": classifier.model_id, **expected}
+
+
+def test_explain_in_batch_input_explains_each_row_as_make_score_does(app, context, jsonl_batch):
+    """`explain` in BatchInput (the state machine passes EXPLAIN=1 there): each scored row gets what
+    handler.rows gives make score for the same records; a short row its explanation, a row too long to
+    explain within its max_windows (the tiny model's are 32 tokens) says so instead, and keeps its answer."""
+    from handler.rows import Columns, score_rows
+
+    jsonl_batch["BatchInput"]["explain"] = True
+    short = "Great value, love it."
+    jsonl_batch["Items"] += [
+        {"row": 6, "value": {"text": short, "review_id": "r-006"}},
+        {"row": 7, "value": {"text": long_review(3_000), "review_id": "r-007"}},
+    ]
+    answers = app.lambda_handler(jsonl_batch, context)
+    records = [(item["row"], item["value"]) for item in jsonl_batch["Items"]]
+    assert answers == score_rows(app.get_classifier(), records, Columns(id="review_id", explain=True))
+    explained, too_long = answers[5], answers[6]
+    assert [(c["text"], short[c["start"] : c["end"]]) for c in explained["explanation"]] == [
+        (word, word) for word in ("Great", "value", "love", "it")
+    ]
+    assert "explanation" not in too_long
+    assert too_long["explanation_skipped"].startswith("explaining this review needs ")
+    assert too_long["label"] in app.get_classifier().labels

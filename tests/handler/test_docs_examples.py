@@ -114,7 +114,7 @@ def test_the_examples_keep_to_the_deployments_limits(tiny_artifact: Path, tmp_pa
     ):
         body, answer = predict_media(url)
         assert [example["value"] for example in body["examples"].values()] == [
-            {"texts": [REVIEWS[0][:20]], "all_scores": True},
+            {"texts": [REVIEWS[0][:20]], "all_scores": True, "explain": True},
             {"text": REVIEWS[0][:20]},
         ]
         for name, example in body["examples"].items():

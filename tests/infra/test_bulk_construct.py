@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from infra_synth import Synthesized, resources, synthesize
 
+from handler.rows import Columns
 from infra.settings import Settings, SettingsError
 
 BULK_CONTEXT = {
@@ -77,7 +78,7 @@ def test_rows_are_read_batched_scored_and_written(bulk_stack: Synthesized) -> No
         batcher = rows["ItemBatcher"]
         assert batcher["MaxItemsPerBatch"] == 16
         assert batcher["MaxInputBytesPerBatch"] == 256 * 1024
-        assert set(batcher["BatchInput"]) == {"textColumn", "idColumn", "allScores"}  # handler.batch.Columns
+        assert set(batcher["BatchInput"]) == {field.alias for field in Columns.model_fields.values()}
         assert rows["MaxConcurrency"] == 20
         assert rows["ToleratedFailurePercentage"] == 2.5
         assert rows["ItemProcessor"]["ProcessorConfig"]["ExecutionType"] == "EXPRESS"
