@@ -114,11 +114,18 @@ class ExportConfig(BaseModel):
         "--output <output>-onnx-fp32",
     )
     reports_dir: Path = Field(REPORTS_DIR, description="where evaluation reports are written")
-    name: str = Field("amazon-sentiment", description="model name in the manifest and in API answers")
+    name: str = Field(
+        DEFAULT,
+        min_length=1,
+        description="model name in the manifest and in API answers; 'default' = amazon-sentiment for a "
+        "fine-tuned model, an as-is classifier's own (its Hub id's last part or directory name)",
+    )
     license: str = Field(
-        "apache-2.0",
-        description="license id in the model card (build/model/README.md); the base model's and the data's "
-        "terms apply too",
+        DEFAULT,
+        min_length=1,
+        description="license id in the model card (build/model/README.md); 'default' = apache-2.0 for a "
+        "fine-tuned model (the base model's and the data's terms apply too), an as-is classifier's own (its "
+        "model card's license: or its config's), else unknown",
     )
     max_length: int = Field(
         256, gt=0, description="tokens per window when serving (tokenizer truncation length)"

@@ -7,9 +7,10 @@ import logging
 from dataclasses import replace
 from typing import Any, NamedTuple
 
-from export.config import ExportConfig
+from export.config import DEFAULT, ExportConfig
 from export.data import Examples, combine, fit_problem, load_examples, resolve_sources, shuffled, split
 from export.errors import DataError
+from export.labels import BINARY
 from export.train import BasePlan
 
 log = logging.getLogger(__name__)
@@ -22,17 +23,27 @@ class Data(NamedTuple):
     dev: Examples
     provenance: dict[str, Any]
     reviews: Examples | None  # the train sources' own texts: what the n-gram model is fitted on
+    # Why dev's labels are not the model's (an as-is classifier, no dev set of its labels given): its texts
+    # then gate int8 on its answers' agreement with fp32 alone. None: dev is labelled as the model answers.
+    parity_only: str | None = None
 
 
 def load_data(cfg: ExportConfig, plan: BasePlan) -> Data:
     """Train and dev examples and their provenance for the manifest: for an as-is classifier, the dev data
-    alone, read against its labels; else the train sources (each shuffled with the seed and capped, with
+    alone, read against its labels (the default dev sets' texts alone when their labels are not the
+    model's: `parity_only`); else the train sources (each shuffled with the seed and capped, with
     their titles, then the extra source) and the dev data, read against the train data's classes.
 
     Raises:
         DataError: unreadable data, labels that do not fit, a class without train or dev rows.
     """
     names = plan.labels if not plan.fine_tune else ()
+    if not plan.fine_tune and cfg.dev_data == DEFAULT and not default_dev_fits(plan):
+        parts = load_dev(cfg, ())  # its texts, read against their own labels
+        reason = f"no dev set with labels {list(plan.labels)}" + (
+            " (multi-label)" if plan.multi_label else ""
+        )
+        return Data(None, combine(parts), {"dev": provenance_of(parts)}, None, reason)
     if not plan.fine_tune and cfg.dev_data != "split":
         parts = load_dev(cfg, names)
         return Data(None, fit_problem(combine(parts), plan.multi_label), {"dev": provenance_of(parts)}, None)
@@ -67,6 +78,14 @@ def load_data(cfg: ExportConfig, plan: BasePlan) -> Data:
     for more in extras:
         train = train.plus(more)
     return Data(train.take(shuffled(len(train), cfg.seed)) if extras else train, dev, provenance, reviews)
+
+
+def default_dev_fits(plan: BasePlan) -> bool:
+    """Whether the default dev sets (NEGATIVE / POSITIVE reviews) have an as-is classifier's labels: a
+    single-label model of those two classes, named in any case and order."""
+    return not plan.multi_label and sorted(n.casefold() for n in plan.labels) == sorted(
+        n.casefold() for n in BINARY
+    )
 
 
 def load_dev(cfg: ExportConfig, names: tuple[str, ...]) -> list[Examples]:

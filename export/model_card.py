@@ -14,25 +14,29 @@ from typing import Any
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from export.evaluate import REPORTED  # the manifest's metrics that become model-index results
+from export.identity import Licence
 from handler.manifest import Manifest, Metrics, Source, Sources
 
 CARD_FILE = "README.md"
 
 
-def write_model_card(directory: Path, manifest: Manifest, license_id: str) -> Path:
-    """Write `directory/README.md` for the int8 artifact whose manifest is `manifest`; return its path."""
+def write_model_card(directory: Path, manifest: Manifest, licence: Licence) -> Path:
+    """Write `directory/README.md` for the int8 artifact whose manifest is `manifest`, under `licence`;
+    return its path."""
     data = ModelCardData(
         language="en",
-        license=license_id,
+        license=licence.id,
+        license_name=licence.name,
+        license_link=licence.link,
         library_name="onnx",
         pipeline_tag="text-classification",
         tags=["sentiment-analysis", "onnx", "int8", "aws-lambda"],
         base_model=manifest.base_model,
         datasets=[data_name(source.path) for source in sources(manifest.data.train)] or None,
         model_name=manifest.name,
-        eval_results=eval_results(manifest),
+        eval_results=eval_results(manifest) or None,
     )
-    card = ModelCard(f"---\n{data.to_yaml()}\n---\n\n" + body(manifest))
+    card = ModelCard(f"---\n{data.to_yaml()}\n---\n\n" + body(manifest, licence))
     path = directory / CARD_FILE
     card.save(path)
     return path
@@ -78,24 +82,30 @@ def gated(manifest: Manifest) -> Metrics:
 
 def dev_scores(manifest: Manifest) -> dict[str, dict[str, Any]]:
     """int8 scores by dev set (the keys each has): each source's when the dev data had several, else the
-    one set's."""
+    one set's; none for a model gated on parity alone."""
     metrics = gated(manifest)
     if by_source := metrics.int8_by_dev_source:
         return {name: scores.model_dump() for name, scores in by_source.items()}
     dev = manifest.data.dev
+    if metrics.int8 is None:
+        return {}
     return {dev.path if isinstance(dev, Source) else "dev": metrics.int8.model_dump()}
 
 
-def body(manifest: Manifest) -> str:
-    """The card's Markdown: use, labels, long texts, limits, build, scores."""
-    labels = ", ".join(f"`{name}`" for name in manifest.labels)
-    answer = (
-        f"every label whose probability reaches {manifest.threshold} (sigmoid per label), and the top one"
-        if manifest.multi_label
-        else "the most probable label and its probability (softmax over the labels)"
-    )
-    config = manifest.config
-    trained = manifest.fine_tuned
+def gate_lines(manifest: Manifest) -> list[str]:
+    """The card's scores and gate: the int8 scores per dev set and the points quantization cost, or, for a
+    model gated on parity alone, how often int8 answers as fp32 and why no scores."""
+    metrics = gated(manifest)
+    scheme = manifest.quantization.scheme if manifest.quantization else "none"
+    if (parity := metrics.parity_gate) is not None:
+        return [
+            "## Gate (int8 against fp32)",
+            "",
+            f"Gated on parity alone: {parity.reason} was at hand, so no accuracy is reported. Quantized "
+            f"({scheme}), the model answers as fp32 does on {100 * parity.agreement:.2f} % of "
+            f"{parity.texts} texts (at least {100 * parity.min_agreement:.2f} % required). Measure it on "
+            "data labelled with its labels before relying on it (`make eval DATA=...`).",
+        ]
     found = dev_scores(manifest)
     shown = [key for key in REPORTED if any(key in scores for scores in found.values())]
     rows = [
@@ -104,6 +114,28 @@ def body(manifest: Manifest) -> str:
         + " |"
         for name, scores in found.items()
     ]
+    return [
+        "## Scores (int8, as served)",
+        "",
+        "| dev set | n | " + " | ".join(REPORTED[key] for key in shown) + " |",
+        "|---|---|" + "---|" * len(shown),
+        *rows,
+        "",
+        f"Quantization ({scheme}) changed the gated metric by "
+        f"{-(metrics.quantization_drop_points or 0):+.2f} points against fp32.",
+    ]
+
+
+def body(manifest: Manifest, licence: Licence) -> str:
+    """The card's Markdown: use, labels, long texts, scores or gate, limits, licence, build."""
+    labels = ", ".join(f"`{name}`" for name in manifest.labels)
+    answer = (
+        f"every label whose probability reaches {manifest.threshold} (sigmoid per label), and the top one"
+        if manifest.multi_label
+        else "the most probable label and its probability (softmax over the labels)"
+    )
+    config = manifest.config
+    trained = manifest.fine_tuned
     ngrams = manifest.ngrams
     blend = (
         f"An n-gram model (`{ngrams.file}`, {ngrams.features} token-id unigrams and bigrams, logistic "
@@ -112,7 +144,18 @@ def body(manifest: Manifest) -> str:
         if ngrams
         else f"No n-gram model ({manifest.ngrams_skipped or 'none'})."
     )
-    scheme = manifest.quantization.scheme if manifest.quantization else "none"
+    parity_only = gated(manifest).parity_gate is not None
+    on_reviews = "" if parity_only else " (the dev sets below are Amazon reviews)"
+    training = (
+        f"{config.get('epochs')} epochs at learning rate {config.get('learning_rate')}, seed {manifest.seed}"
+        if trained
+        else "not trained here"
+    )
+    refused = (
+        f"answers differently from fp32 on more than {config.get('max_accuracy_drop')} % of the dev texts"
+        if parity_only
+        else f"loses more than {config.get('max_accuracy_drop')} points against fp32 on dev"
+    )
     return "\n".join(
         [
             f"# {manifest.name}",
@@ -122,9 +165,8 @@ def body(manifest: Manifest) -> str:
             "",
             "## Intended use",
             "",
-            "Scoring English product reviews (the dev sets below are Amazon reviews) over the API or in "
-            "bulk. Not for decisions about people, and not for other languages or domains without checking "
-            "on their data first.",
+            f"Scoring English product reviews{on_reviews} over the API or in bulk. Not for decisions about "
+            "people, and not for other languages or domains without checking on their data first.",
             "",
             "## Labels",
             "",
@@ -136,14 +178,7 @@ def body(manifest: Manifest) -> str:
             f"to {manifest.max_windows} per text, each scored alone and their probabilities averaged; a "
             f"text longer than that is answered with `truncated: true`. {blend}",
             "",
-            "## Scores (int8, as served)",
-            "",
-            "| dev set | n | " + " | ".join(REPORTED[key] for key in shown) + " |",
-            "|---|---|" + "---|" * len(shown),
-            *rows,
-            "",
-            f"Quantization ({scheme}) changed the gated metric by "
-            f"{-gated(manifest).quantization_drop_points:+.2f} points against fp32.",
+            *gate_lines(manifest),
             "",
             "## Limitations",
             "",
@@ -151,12 +186,15 @@ def body(manifest: Manifest) -> str:
             "and mixed reviews are read less well than plain praise or complaint. The dev scores hold for "
             "data like the dev sets; measure on your own before relying on them.",
             "",
+            "## Licence",
+            "",
+            f"`{licence.id}`{f' ({licence.name})' if licence.name else ''}: {licence.source}.",
+            "",
             "## How it was built",
             "",
             f"`python -m export build` (make model): train data {describe(manifest.data.train)}; "
-            f"dev data {describe(manifest.data.dev)}; {config.get('epochs')} epochs at learning "
-            f"rate {config.get('learning_rate')}, seed {manifest.seed}. The build refuses an int8 "
-            f"model that loses more than {config.get('max_accuracy_drop')} points against fp32 on dev. "
+            f"dev data {describe(manifest.data.dev)}; {training}. The build refuses an int8 model that "
+            f"{refused}. "
             "`manifest.json` beside this card records every setting, file hash and library version.",
             "",
         ]

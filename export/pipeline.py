@@ -17,13 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from export import artifacts, fusion, gate, onnx_export, quantize, window_cost
+from export import artifacts, fusion, identity, judge, onnx_export, quantize, window_cost
 from export.blending import fit_ngrams
 from export.config import ExportConfig
 from export.corpus import Data, load_data
 from export.data import stand_in_notice
-from export.errors import GateError
-from export.evaluate import by_source, headline, metrics, primary_metric, score, scoring_classifier
+from export.evaluate import Scored, headline, metrics, primary_metric, score, scoring_classifier
 from export.model_card import write_model_card
 from export.train import (
     BasePlan,
@@ -72,23 +71,14 @@ class Probe:
 
 @dataclass(frozen=True)
 class Exported:
-    """The published fp32 export: its manifest, its parity with PyTorch and its dev scores as served."""
+    """The published fp32 export: its manifest, its parity with PyTorch, its answers on the dev texts as
+    served and their scores (None: the dev texts' labels are not the model's, `Data.parity_only`)."""
 
     directory: Path
     manifest: Manifest
     parity: onnx_export.Parity
-    scores: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Gate:
-    """What the int8 model is judged by: the gated metric, the multi-label threshold, the most points it may
-    lose against fp32, and what a refusal leaves where (for its message)."""
-
-    metric: str
-    threshold: float
-    max_drop: float
-    refused: str
+    served: Scored
+    scores: dict[str, Any] | None
 
 
 def write_artifact_files(serving: Serving, directory: Path, model: Path) -> None:
@@ -116,18 +106,24 @@ def checkpoint_labels(checkpoint: Path) -> list[str]:
     return [str(id2label[key]) for key in sorted(id2label, key=int)]
 
 
+def multi_label(plan: BasePlan, data: Data) -> bool:
+    """The model's problem type: an as-is classifier's own, a fine-tuned model's data's."""
+    return data.dev.multi_label if plan.fine_tune else plan.multi_label
+
+
 def describe(cfg: ExportConfig, plan: BasePlan, data: Data) -> dict[str, Any]:
     """The manifest fields the fp32 export and the int8 artifact share: what was built, from what, how."""
-    multi_label = data.dev.multi_label
+    multi = multi_label(plan, data)
+    base_model = cfg.base_model if cfg.base_model != "default" else DEFAULT_BASE
     return {
-        "name": cfg.name,
-        "base_model": cfg.base_model if cfg.base_model != "default" else DEFAULT_BASE,
+        "name": identity.artifact_name(cfg, base_model, plan.fine_tune),
+        "base_model": base_model,
         "fine_tuned": plan.fine_tune,
         "checkpoint": artifacts.checkpoint_entries(cfg.checkpoint_dir),
         "task": "text-classification",
         "labels": checkpoint_labels(cfg.checkpoint_dir),
-        "problem_type": MULTI_LABEL if multi_label else SINGLE_LABEL,
-        **({"threshold": cfg.threshold} if multi_label else {}),
+        "problem_type": MULTI_LABEL if multi else SINGLE_LABEL,
+        **({"threshold": cfg.threshold} if multi else {}),
         "max_length": cfg.max_length,
         "window_stride": cfg.window_stride,
         "max_windows": cfg.max_windows,
@@ -162,19 +158,6 @@ def quantize_int8(
     return parity
 
 
-def judge(fp32: dict[str, Any], int8: dict[str, Any], rules: Gate) -> float:
-    """The quantization gate: the points of the gated metric int8 lost against fp32.
-
-    Raises:
-        GateError: more than the allowed drop; the message says what a refusal left where.
-    """
-    log.info("dev %s fp32 %.4f, int8 %.4f", rules.metric, fp32[rules.metric], int8[rules.metric])
-    try:
-        return gate.check_quantization(fp32, int8, rules.max_drop, rules.metric)
-    except GateError as refused:
-        raise GateError(f"{refused}; {rules.refused}") from None
-
-
 def publish_fp32(
     destination: Path,
     about: dict[str, Any],
@@ -187,8 +170,8 @@ def publish_fp32(
     seed: int,
     threshold: float,
 ) -> Exported:
-    """The fp32 export at `destination`: exported, checked against PyTorch, scored on dev, n-grams fitted
-    and blended, its manifest written once, last."""
+    """The fp32 export at `destination`: exported, checked against PyTorch, scored on dev (its answers alone
+    when dev's labels are not the model's), n-grams fitted and blended, its manifest written once, last."""
     with artifacts.staged(destination) as directory:
         parity = export_fp32(serving, directory, probe, atol)
         files = artifacts.file_entries(directory, SHIPPED_FILES)
@@ -199,7 +182,8 @@ def publish_fp32(
             files |= artifacts.file_entries(directory, blended["ngrams"].files)
         manifest = Manifest(**about, quantization=None, **blended, files=files, created=artifacts.created())
         artifacts.write_manifest(directory, manifest)
-    return Exported(destination, manifest, parity, metrics(served, data.dev, threshold))
+    scores = metrics(served, data.dev, threshold) if data.parity_only is None else None
+    return Exported(destination, manifest, parity, served, scores)
 
 
 def publish_int8(
@@ -210,12 +194,13 @@ def publish_int8(
     probe: Probe,
     *,
     scheme: str,
-    rules: Gate,
-    license_id: str,
+    rules: judge.Gate,
+    licence: identity.Licence,
 ) -> Manifest:
-    """The int8 artifact at `destination`, quantized from the fp32 export and gated against it on dev;
-    its manifest (the fp32 export's, with the quantization, files, scores and the cost of one window on
-    this machine) and model card written last.
+    """The int8 artifact at `destination`, quantized from the fp32 export and gated against it on dev (on
+    its answers' agreement alone when dev's labels are not the model's: export/judge.py); its manifest (the
+    fp32 export's, with the quantization, files, scores and the cost of one window on this machine) and
+    model card written last.
 
     Raises:
         GateError: the int8 model lost too much; `destination` is then left as it was.
@@ -232,22 +217,25 @@ def publish_int8(
         }
         ungated = Manifest(**fields, created=artifacts.created())
         scored = score(scoring_classifier(directory, ungated), data.dev, desc="dev accuracy int8")
-        int8 = metrics(scored, data.dev, rules.threshold)
-        scores = {
-            "fp32": fp32.scores,
-            "int8": int8,
-            "parity": {"fp32_vs_torch": fp32.parity.as_dict(), "int8_vs_torch": parity.as_dict()},
-            "quantization_drop_points": judge(fp32.scores, int8, rules),
-        }
-        if per_source := by_source(scored, data.dev, data.provenance["dev"], rules.threshold):
-            scores["int8_by_dev_source"] = per_source
+        verdict = (
+            judge.on_dev(fp32.scores, scored, data, rules)
+            if fp32.scores is not None and data.parity_only is None
+            else judge.on_parity(fp32.served, scored, data.parity_only or "no labelled dev set", rules)
+        )
+        parities = {"fp32_vs_torch": fp32.parity.as_dict(), "int8_vs_torch": parity.as_dict()}
         cost = window_cost.measure(directory, ungated)
         manifest = Manifest(
-            **fields, metrics=Metrics(**scores), window_cost=cost, created=artifacts.created()
+            **fields,
+            metrics=Metrics(parity=parities, **verdict),
+            window_cost=cost,
+            created=artifacts.created(),
         )
         artifacts.write_manifest(directory, manifest)
-        write_model_card(directory, manifest, license_id)
-    log.info("artifact written to %s: int8 %s", destination, headline(int8))
+        write_model_card(directory, manifest, licence)
+    outcome = f"int8 {headline(verdict['int8'])}" if "int8" in verdict else "gated on parity alone"
+    log.info(
+        "artifact written to %s as %s (licence %s): %s", destination, manifest.model_id, licence.id, outcome
+    )
     return manifest
 
 
@@ -264,22 +252,22 @@ def build(cfg: ExportConfig) -> Manifest:
     if notice := stand_in_notice(roles):
         log.warning(notice)
     data = load_data(cfg, plan)
-    dev = data.dev
+    dev, multi = data.dev, multi_label(plan, data)
     log.info(
         "data: %s train rows, %d dev rows from %s; classes %s%s",
         len(data.train) if data.train is not None else "no",
         len(dev),
         dev.source,
-        list(dev.names),
-        " (multi-label)" if dev.multi_label else "",
+        list(dev.names) if data.parity_only is None else f"{list(plan.labels)}, unlike dev's",
+        " (multi-label)" if multi else "",
     )
     prepare_checkpoint(cfg, plan, data.train, dev)
     log.info("checkpoint written to %s (fine-tuned: %s)", cfg.checkpoint_dir, plan.fine_tune)
     serving = Serving(cfg.checkpoint_dir, cfg.max_length, cfg.window_stride)
     probe = Probe.of(cfg.checkpoint_dir, dev.texts[: cfg.parity_samples], cfg.max_length)
-    rules = Gate(
-        primary_metric(dev.multi_label),
-        cfg.threshold if dev.multi_label else 0.5,
+    rules = judge.Gate(
+        primary_metric(multi),
+        cfg.threshold if multi else None,
         cfg.max_accuracy_drop,
         f"{cfg.output} left unchanged, the refused model kept in {cfg.checkpoint_dir} and {cfg.fp32_dir} (to "
         "re-export with another --quantization)",
@@ -294,8 +282,9 @@ def build(cfg: ExportConfig) -> Manifest:
         atol=cfg.parity_atol,
         ngram_weight=cfg.ngram_weight,
         seed=cfg.seed,
-        threshold=rules.threshold,
+        threshold=cfg.threshold if multi else 0.5,
     )
+    licence = identity.artifact_licence(cfg, about["base_model"], cfg.checkpoint_dir, plan.fine_tune)
     return publish_int8(
-        cfg.output, fp32, data, serving, probe, scheme=cfg.quantization, rules=rules, license_id=cfg.license
+        cfg.output, fp32, data, serving, probe, scheme=cfg.quantization, rules=rules, licence=licence
     )

@@ -18,9 +18,9 @@ OWN_DATA = "score your own labelled data with make eval DATA=my_dev.jsonl (.json
 
 def recorded_rows(manifest: Manifest) -> list[tuple[str, dict[str, Any] | str]]:
     """The int8 scores the build recorded, a row per dev set (one row for the dev data as a whole when it
-    was one set); none for an artifact without them (the fp32 export)."""
+    was one set); none for an artifact without them (the fp32 export, a model gated on parity alone)."""
     metrics = manifest.metrics
-    if metrics is None:
+    if metrics is None or metrics.int8 is None:
         return []
     if metrics.int8_by_dev_source:
         return [(name, scores.model_dump()) for name, scores in metrics.int8_by_dev_source.items()]
@@ -38,7 +38,9 @@ def recorded_figures(model_dir: Path) -> str:
     rows = recorded_rows(manifest)
     where = f"no dev set under {shared_data()} ({SHARED_DATA_VARIABLE} or ../shared/data)"
     if not rows:
-        return f"{where}, and {model_dir} recorded no dev figures; {OWN_DATA}"
+        gate = manifest.metrics.parity_gate if manifest.metrics else None
+        why = f" (gated on parity alone: {gate.reason})" if gate else ""
+        return f"{where}, and {model_dir} recorded no dev figures{why}; {OWN_DATA}"
     built = manifest.created[:10]
     return "\n".join(
         [

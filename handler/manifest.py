@@ -97,12 +97,37 @@ class ParityPair(Record):
     int8_vs_torch: Parity
 
 
+class ParityGate(Record):
+    """How an int8 model with no dev set of its labels at hand was judged: by how often its answers are
+    fp32's on the build's texts. On any labelling of those texts, its accuracy differs from fp32's by at most
+    the share they disagree on, so `min_agreement` is 1 - the allowed drop."""
+
+    reason: str  # "no dev set with labels [...]"
+    texts: int
+    agreement: Fraction
+    min_agreement: Fraction
+    max_abs_diff: float  # of the probabilities served
+
+
 class Metrics(Record):
-    fp32: Scores
-    int8: Scores
+    """The int8 artifact's gate: fp32 and int8 scores on a dev set with the model's labels and the points
+    lost between them; or, with no such dev set, the agreement of their answers alone (`parity_gate`)."""
+
+    fp32: Scores | None = None
+    int8: Scores | None = None
     parity: ParityPair
-    quantization_drop_points: float
+    quantization_drop_points: float | None = None
     int8_by_dev_source: dict[str, Scores] | None = None
+    parity_gate: ParityGate | None = None
+
+    @model_validator(mode="after")
+    def _one_gate(self) -> Metrics:
+        scored = (self.fp32, self.int8, self.quantization_drop_points)
+        if self.parity_gate is None and None in scored:
+            raise ValueError("metrics need fp32, int8 and quantization_drop_points, or a parity_gate")
+        if self.parity_gate is not None and scored != (None, None, None):
+            raise ValueError("a parity_gate means no dev scores: fp32, int8, quantization_drop_points absent")
+        return self
 
 
 class Ngrams(Record):

@@ -242,14 +242,19 @@ def dev_rows(spec: StandIn) -> list[dict]:
     return rows
 
 
-def export_as_is(spec: StandIn, root: Path, make_config, **overrides) -> tuple[Any, dict[str, Any]]:
-    """Build the stand-in under `root` and run the real pipeline on it with the default --fine-tune auto (an
-    as-is export: int8, gate, publish), its own rows as train and dev data; `make_config` is the tiny_config
-    fixture, `overrides` more settings. Returns (config, manifest as manifest.json has it)."""
+def export_as_is(
+    spec: StandIn, root: Path, make_config, *, card: str | None = None, **overrides
+) -> tuple[Any, dict[str, Any]]:
+    """Build the stand-in in `root/<its name>` (with `card` as its README.md, as a Hub model has one) and
+    run the real pipeline on it with the default --fine-tune auto and --name (an as-is export: int8, gate,
+    publish, named after its directory), its own rows as train and dev data; `make_config` is the
+    tiny_config fixture, `overrides` more settings. Returns (config, manifest as manifest.json has it)."""
     from export.pipeline import build as build_artifact
 
-    base = build(spec, root / "base")
+    base = build(spec, root / spec.name)
+    if card is not None:
+        (base / "README.md").write_text(card, encoding="utf-8")
     dev = write_jsonl(root / "dev.jsonl", dev_rows(spec))
-    settings = {"train_data": str(dev), "dev_data": str(dev), "name": spec.name} | overrides
+    settings = {"train_data": str(dev), "dev_data": str(dev), "name": "default"} | overrides
     config = make_config(root, base, **settings)
     return config, build_artifact(config).model_dump(mode="json")

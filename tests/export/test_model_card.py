@@ -9,6 +9,7 @@ from huggingface_hub import ModelCard
 from markdown_it import MarkdownIt
 
 from export.evaluate import REPORTED
+from export.identity import Licence
 from export.model_card import CARD_FILE, data_name, write_model_card
 from handler.manifest import Manifest
 
@@ -49,6 +50,7 @@ def test_each_dev_source_gets_its_own_results(tmp_path, tiny_build):
         "data/amazon-reviews/dev.jsonl": {**int8, "accuracy": 0.9},
         "data/amazon-stars/dev.jsonl": {**int8, "accuracy": 0.8},
     }
-    card = ModelCard.load(write_model_card(tmp_path, Manifest.model_validate(manifest), "other"))
+    licence = Licence("other", "as the build was told (--license)")
+    card = ModelCard.load(write_model_card(tmp_path, Manifest.model_validate(manifest), licence))
     found = {r.dataset_name: r.metric_value for r in card.data.eval_results if r.metric_type == "accuracy"}
     assert found == {"amazon-reviews": 0.9, "amazon-stars": 0.8}
