@@ -118,9 +118,19 @@ model-stars-5: build/model/manifest.json ## 1 star ... 5 stars -> build/stars-5
 $(sort $(MODEL_DIR)/manifest.json build/model/manifest.json):
 	$(MAKE) model MODEL_DIR=$(@D)
 
+# The aspect model (docs/aspects.md): aspect terms with their sentiment, a token classifier trained on
+# ../shared/data/aspects (or BASE_MODEL, a Hub ABSA tagger, exported as it is); make eval scores it too.
+# ASPECT_ARGS: any other `python -m export.aspects build` option, e.g. ASPECT_ARGS='--epochs 4'.
+ASPECTS_DIR ?= build/aspects
+ASPECT_ARGS ?=
+
+.PHONY: model-aspects
+model-aspects: $(call installed,build) ## aspect terms + sentiment: fine-tune, export, int8, gate on pair F1 -> build/aspects
+	$(PY) -m export.aspects build --base-model $(BASE_MODEL) --output $(ASPECTS_DIR) --checkpoint-dir $(ASPECTS_DIR)-checkpoint --fp32-dir $(ASPECTS_DIR)-onnx-fp32 $(if $(FINE_TUNE),--fine-tune $(FINE_TUNE)) $(ASPECT_ARGS)
+
 .PHONY: eval
-eval: $(call installed,build) ## accuracy, macro-F1, per-class scores of build/model on every dev set (or DATA=file) -> build/reports/
-	$(PY) -m export evaluate --model $(MODEL_DIR) $(if $(DATA),--data $(DATA)) $(label_flags)
+eval: $(call installed,build) ## accuracy, macro-F1, per-class scores of build/model on every dev set (or DATA=file) -> build/reports/; aspect pair/extraction F1 of build/aspects
+	$(PY) -m export evaluate --model $(MODEL_DIR) --aspects $(ASPECTS_DIR) $(if $(DATA),--data $(DATA)) $(label_flags)
 
 .PHONY: serve
 serve: $(call installed,local) $(MODEL_DIR)/manifest.json ## the handler under the Lambda emulator (:9000) + local API (:3000)

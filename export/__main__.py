@@ -8,9 +8,11 @@ import logging
 import sys
 from pathlib import Path
 
+from export.aspects.config import ASPECTS_DIR
 from export.config import REPORTS_DIR, ExportConfig
 from export.errors import ExportError
 from export.options import add_options, given
+from handler.aspects import is_aspect_artifact
 from handler.errors import SentimentError
 from handler.settings import BUILT_MODEL_DIR
 
@@ -37,6 +39,13 @@ def parser() -> argparse.ArgumentParser:
         help="labelled .jsonl/.csv/.parquet file or Hub data set (default: every dev set under "
         "../shared/data or SENTIMENT_SHARED_DATA, read against the model's labels: one table; none there: "
         "the figures the manifest recorded at build time)",
+    )
+    evaluate.add_argument(
+        "--aspects",
+        type=Path,
+        default=ASPECTS_DIR,
+        help="aspect model (make model-aspects) whose pair and extraction F1 follow, on its own dev data, "
+        "when it is there and --data is not given; an aspect model as --model is scored alone",
     )
     evaluate.add_argument("--reports-dir", type=Path, default=REPORTS_DIR, help="where reports go")
     evaluate.add_argument("--label-column", default="", help="column of the labels (as for build)")
@@ -82,13 +91,20 @@ def run(args: argparse.Namespace) -> None:
 
         add_window_cost(args.model)
         return
+    from export.aspects.evaluate import evaluate_aspects
+    from export.aspects.evaluate import table as aspect_table
     from export.evaluate import evaluate_sets, table
     from export.recorded import recorded_figures
 
+    if is_aspect_artifact(args.model):
+        print(aspect_table(evaluate_aspects(args.model, [args.data] if args.data else None)))
+        return
     rows = evaluate_sets(
         args.model, [args.data] if args.data else None, args.reports_dir, args.label_column, args.label_map
     )
     print(table(rows) if rows else recorded_figures(args.model))
+    if args.data is None and is_aspect_artifact(args.aspects):
+        print(f"\nAspects ({args.aspects}):\n" + aspect_table(evaluate_aspects(args.aspects)))
 
 
 def main(argv: list[str] | None = None) -> int:

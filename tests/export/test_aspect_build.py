@@ -241,3 +241,15 @@ def test_the_cli_refuses_a_bad_option_in_one_line():
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0
     assert "max_f1_drop" in done.stderr
+
+
+def test_export_evaluate_scores_an_aspect_model_given_as_the_model(tiny_aspects, capsys):
+    """`make eval MODEL_DIR=build/aspects` runs `python -m export evaluate --model build/aspects`."""
+    from export.__main__ import main
+
+    config, manifest = tiny_aspects
+    assert main(["evaluate", "--model", str(config.output)]) == 0
+    printed = capsys.readouterr().out
+    assert manifest.metrics is not None
+    pooled = manifest.metrics.int8["all"]
+    assert f"| all | {pooled.sentences} | {100 * pooled.pair.f1:.2f} |" in printed
