@@ -160,7 +160,8 @@ def test_titles_become_extra_examples_and_follow_the_dev_split(tmp_path, make_ti
     ]
     path = write_jsonl(tmp_path / "reviews.jsonl", rows)
     cfg = make_tiny_config(tmp_path, tmp_path, train_data=str(path), dev_data="split", title_column="title")
-    train, dev, provenance, _ = load_data(cfg, fine_tuning(cfg))
+    data = load_data(cfg, fine_tuning(cfg))
+    train, dev, provenance = data.train, data.dev, data.provenance
     held = {text.split()[1] for text in dev.texts}
     titles = [text for text in train.texts if text.startswith("title")]
     assert len(dev) == 4
@@ -173,7 +174,8 @@ def test_train_data_without_the_title_column_just_has_no_title_examples(tmp_path
     from export.corpus import load_data
 
     cfg = make_tiny_config(tmp_path, tmp_path, title_column="title")  # the fixture CSV is text,label only
-    train, _, provenance, _ = load_data(cfg, fine_tuning(cfg))
+    data = load_data(cfg, fine_tuning(cfg))
+    train, provenance = data.train, data.provenance
     assert len(train) == len(load_examples(cfg.train_data))
     assert "title_column" not in provenance["train"]
 
