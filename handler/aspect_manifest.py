@@ -14,9 +14,15 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from handler.aspect_tags import read_scheme
-from handler.manifest import MODEL_FILE, SHIPPED_FILES, FileEntry, ParityPair, Quantization, Record
+from handler.manifest import (
+    MODEL_FILE,
+    SHIPPED_FILES,
+    FileEntry,
+    ParityPair,
+    Quantization,
+    Record,
+)
 
-TOKEN_CLASSIFICATION = "token-classification"
 Fraction = Annotated[float, Field(ge=0, le=1)]
 
 
@@ -85,7 +91,7 @@ class AspectManifest(Record):
     base_model: str
     fine_tuned: bool
     checkpoint: dict[str, FileEntry] | None = None
-    task: Literal["token-classification"]
+    task: Literal["token-classification"]  # TOKEN_CLASSIFICATION
     labels: Annotated[list[str], Field(min_length=2)]
     tag_scheme: str
     max_length: Annotated[int, Field(strict=True, ge=2)]

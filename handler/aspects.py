@@ -30,10 +30,10 @@ from handler.artifact import (
     require_model,
     validation_error,
 )
-from handler.aspect_manifest import TOKEN_CLASSIFICATION, AspectManifest
+from handler.aspect_manifest import AspectManifest
 from handler.aspect_spans import Aspect, decode, words_of
 from handler.aspect_tags import TagScheme, read_scheme
-from handler.manifest import MANIFEST_FILE, MODEL_FILE
+from handler.manifest import MANIFEST_FILE, MODEL_FILE, TOKEN_CLASSIFICATION
 from handler.probabilities import softmax
 from handler.sessions import available_cpus, onnx_session
 from handler.windows import _ENCODING_FIELDS as ENCODING_FIELDS

@@ -30,6 +30,9 @@ ARTIFACT_FILES = (*SHIPPED_FILES, MANIFEST_FILE)
 NGRAMS_FILE = "ngrams.onnx"
 # ngrams.onnx's tables in numpy's format, what the handler loads (handler/ngrams.py); older builds lack it.
 NGRAM_TABLES_FILE = "ngrams.npz"
+# The task of an aspect tagger's manifest (handler/aspect_manifest.py, `make model-aspects`): this model
+# refuses one by name, so that the sentence model's readers pointed at one say what it is.
+TOKEN_CLASSIFICATION = "token-classification"
 ProblemType = Literal["single_label_classification", "multi_label_classification"]
 SINGLE_LABEL: ProblemType = "single_label_classification"
 MULTI_LABEL: ProblemType = "multi_label_classification"
@@ -229,6 +232,16 @@ class Manifest(Record):
     window_cost: WindowCost | None = None  # the int8 artifact's; None: the fp32 export, or built before it
     files: dict[str, FileEntry]
     created: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_an_aspect_tagger(cls, values: Any) -> Any:
+        if isinstance(values, dict) and values.get("task") == TOKEN_CLASSIFICATION:
+            raise ValueError(
+                f"an aspect tagger's manifest (task {TOKEN_CLASSIFICATION}, made by make model-aspects), "
+                "not a sentence classifier's: point MODEL_DIR at a sentence model (make model)"
+            )
+        return values
 
     @model_validator(mode="after")
     def _consistent(self) -> Manifest:

@@ -22,10 +22,10 @@ from export.aspects.splits import Splits, load_splits
 from export.aspects.train import AspectPlan, plan_base, prepare_checkpoint
 from export.errors import GateError
 from export.pipeline import DEFAULT_BASE, Serving, write_artifact_files
-from handler.aspect_manifest import TOKEN_CLASSIFICATION, AspectManifest
+from handler.aspect_manifest import AspectManifest
 from handler.aspect_tags import read_scheme
 from handler.aspects import AspectTagger
-from handler.manifest import MODEL_FILE, SHIPPED_FILES
+from handler.manifest import MODEL_FILE, SHIPPED_FILES, TOKEN_CLASSIFICATION
 
 log = logging.getLogger(__name__)
 GATED = "pair_f1"

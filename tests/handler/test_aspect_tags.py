@@ -67,3 +67,20 @@ def test_other_label_sets_are_refused_in_one_line_naming_them(labels, problem):
     assert "\n" not in message
     assert problem in message
     assert str(list(labels)) in message
+
+
+def test_the_sentence_models_reader_says_an_aspect_artifact_is_one(tmp_path):
+    """MODEL_DIR pointed at build/aspects: the sentence model's reader names what it found, in one line."""
+    import json
+
+    from handler.artifact import read_manifest
+    from handler.errors import ArtifactError
+
+    for name in ("model.onnx", "tokenizer.json", "config.json"):
+        (tmp_path / name).write_bytes(b"")
+    manifest = {"task": "token-classification", "labels": list(UNIFIED)}
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError) as refused:
+        read_manifest(tmp_path)
+    assert "aspect tagger's manifest" in str(refused.value)
+    assert "\n" not in str(refused.value)
