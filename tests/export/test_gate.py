@@ -106,7 +106,10 @@ def trained_base(tiny_build, tmp_path_factory) -> Path:
 
 
 def test_sentiment_classifier_base_is_exported_as_it_is(trained_base, tmp_path, make_tiny_config):
-    cfg = make_tiny_config(tmp_path, trained_base, dev_data=str(TRAIN_FILE), max_accuracy_drop=0.5)
+    # The tiny model's probabilities sit near 0.5, so which answers int8 flips depends on the CPU's int8
+    # kernels (one in 32 on AVX2 without VNNI): this test is about what an as-is export keeps, and the
+    # gate's own tests above and below pin its arithmetic on texts built for it.
+    cfg = make_tiny_config(tmp_path, trained_base, dev_data=str(TRAIN_FILE), max_accuracy_drop=100)
     manifest = pipeline.build(cfg)
     assert manifest.fine_tuned is False
     assert "train" not in manifest.model_dump()["data"]  # an as-is classifier learns from nothing
