@@ -8,11 +8,15 @@ seen in two windows is read from the one where it sits farthest from an edge (th
 sides), so each word has one tag and an aspect in the overlap is one aspect.
 
 A span ends after any combining marks that follow its last token (accent-stripping tokenizers leave them
-out of every token). Decoding needs no CRF: a span is a run of tagged words. `B`/`S` start one, `I`/`E`/`T`
-continue the open one or, after `O`, start one (models do tag I after O), `E`/`S` close it. The span's
-sentiment is the one that holds the most probability over its words (summed over the tags carrying it); its
-score is that sentiment's mean probability per word, which is what the answer's `score` means: how sure the
-model is that these words are an aspect with this sentiment.
+out of every token).
+
+Decoding needs no CRF: a span is a run of tagged words. `B`/`S` start one, `I`/`E` continue the open one,
+`E`/`S` close it, and BERT-E2E-ABSA's `T` continues the open term or starts one. An `I`/`E` with no span
+open (after `O`) opens none: read strictly, as seqeval's strict mode does, which scored above reading it as
+a start on the validation data (docs/aspects.md). The span's sentiment is the one that holds the most
+probability over its words (summed over the tags carrying it); its score is that sentiment's mean
+probability per word, which is what the answer's `score` means: how sure the model is that these words are
+an aspect with this sentiment.
 """
 
 from __future__ import annotations
@@ -85,7 +89,7 @@ def runs(tags: Sequence[str]) -> list[list[int]]:
     found: list[list[int]] = []
     current: list[int] | None = None
     for index, role in enumerate(tags):
-        if role == "outside":
+        if role == "outside" or (current is None and role in ("inside", "end")):
             current = None
             continue
         if role in ("begin", "single") or current is None:

@@ -22,13 +22,14 @@ from typing import Literal
 
 from handler.errors import ArtifactError
 
-# What a tag does to the span being read: begin one, continue one (starting one if none is open: a model
-# may tag I after O), end one after this word, a one-word span, or no span.
-Role = Literal["begin", "inside", "end", "single", "outside"]
+# What a tag does to the span being read: begin one, continue the open one (none open: no span, see
+# handler/aspect_spans.py), end it after this word, a one-word span, a term word (OT: continues the open
+# term or starts one), or no span.
+Role = Literal["begin", "inside", "end", "single", "term", "outside"]
 ROLES: dict[str, Role] = {
     "B": "begin",
     "I": "inside",
-    "T": "inside",  # OT: T after T continues the term, T after O starts one
+    "T": "term",
     "E": "end",
     "L": "end",
     "S": "single",

@@ -46,10 +46,11 @@ def answer(tokenizer: Tokenizer, text: str, tagged: dict[int, tuple[str, float]]
     ("roles", "expected"),
     [
         (["outside", "begin", "inside", "outside"], [[1, 2]]),
-        (["outside", "inside", "inside"], [[1, 2]]),  # I after O starts a span
+        (["outside", "inside", "inside", "begin"], [[3]]),  # an I after O opens no span (strict)
         (["begin", "begin", "inside"], [[0], [1, 2]]),
-        (["begin", "end", "inside"], [[0, 1], [2]]),  # E closes it
-        (["single", "inside", "single"], [[0], [1], [2]]),
+        (["begin", "end", "inside", "end"], [[0, 1]]),  # E closes it: what follows opens none
+        (["outside", "term", "term", "outside", "term"], [[1, 2], [4]]),  # OT: T after O starts a term
+        (["single", "inside", "single"], [[0], [2]]),
         (["outside", "outside"], []),
     ],
 )

@@ -45,7 +45,7 @@ def test_each_tag_says_its_role_and_sentiment():
     bioes = dict(zip(BIOES, read_scheme(BIOES).tags, strict=True))
     assert bioes["E-POS"] == Tag("end", "positive")
     assert bioes["S-NEG"] == Tag("single", "negative")
-    assert read_scheme(OT).tags[1] == Tag("inside", "positive")  # T continues a term, or starts one after O
+    assert read_scheme(OT).tags[1] == Tag("term", "positive")  # T continues a term, or starts one after O
     assert read_scheme(EXTRACTION).tags[1] == Tag("begin", None)
 
 
