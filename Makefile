@@ -9,6 +9,8 @@ PY       := $(VENV)/bin/python
 PIP      := $(PY) -m pip install -q
 STAMP    := $(VENV)/.installed
 installed = $(VENV)/.installed-$(1)
+# A make variable as one shell word, as given: $(value) keeps its `$`s, the quotes keep spaces and quotes.
+shell_quote = '$(subst ','\'',$(1))'
 sources  := handler export infra local client image bench bulk tests
 
 # torch on Linux without an NVIDIA GPU: the CPU build from PyTorch's index (192 MB) rather than PyPI's CUDA
@@ -33,8 +35,9 @@ FINE_TUNE    ?=
 label_flags   = $(if $(LABEL_COLUMN),--label-column '$(LABEL_COLUMN)') $(if $(LABEL_MAP),--label-map '$(LABEL_MAP)')
 # Any other `python -m export build` option, e.g. MODEL_ARGS='--epochs 3 --class-balance 1'.
 MODEL_ARGS   ?=
-# The star-rating models (make model-stars-3 / model-stars-5) train on STARS_DATA's train.jsonl and dev.jsonl.
-STARS_DATA   ?= ../shared/data/amazon-stars
+# The star-rating models (make model-stars-3 / model-stars-5) train on STARS_DATA's train.jsonl and dev.jsonl:
+# by default the shared data's, where export/data.py finds them (SENTIMENT_SHARED_DATA, else ../shared/data).
+STARS_DATA   ?= $(or $(SENTIMENT_SHARED_DATA),../shared/data)/amazon-stars
 
 # The Dockerfile (and .dockerignore) ship build/model, so a deploy cannot use another MODEL_DIR: refuse it
 # before anything is built, rather than building a model that the image would not contain.
@@ -140,6 +143,10 @@ serve: $(call installed,local) $(MODEL_DIR)/manifest.json ## the handler under t
 demo: $(call installed,local) $(MODEL_DIR)/manifest.json ## build the model if missing, serve it, answer sample reviews
 	$(PY) -m local demo --model $(MODEL_DIR)
 
+.PHONY: explain
+explain: $(call installed,local) $(MODEL_DIR)/manifest.json ## a text's answer with its words coloured by weight: TEXT="a review"
+	$(PY) -m local explain --model $(MODEL_DIR) $(call shell_quote,$(or $(value TEXT),$(error make explain needs TEXT="a review")))
+
 .PHONY: invoke
 invoke: $(call installed,client) ## call the function with boto3 (local emulator, or FUNCTION=name / STACK=name when deployed)
 	$(PY) -m client $(if $(STACK),--stack $(STACK)) $(if $(FUNCTION),--function-name $(FUNCTION))
@@ -147,10 +154,10 @@ invoke: $(call installed,client) ## call the function with boto3 (local emulator
 # Bulk scoring: make score IN=reviews.jsonl OUT=scored.jsonl, make bulk STACK=... INPUT=s3://... OUTPUT=s3://...
 TEXT_COLUMN ?= text
 ID_COLUMN   ?=
-bulk_columns = --text-column "$(TEXT_COLUMN)" --id-column "$(ID_COLUMN)" $(if $(filter-out 0,$(ALL_SCORES)),--all-scores)
+bulk_columns = --text-column "$(TEXT_COLUMN)" --id-column "$(ID_COLUMN)" $(if $(filter-out 0,$(ALL_SCORES)),--all-scores) $(if $(filter-out 0,$(EXPLAIN)),--explain)
 
 .PHONY: score
-score: $(call installed,bulk) $(MODEL_DIR)/manifest.json ## score a file on every core: IN=x.jsonl|csv|parquet OUT=y.jsonl [TEXT_COLUMN ID_COLUMN ALL_SCORES=1 WORKERS]
+score: $(call installed,bulk) $(MODEL_DIR)/manifest.json ## score a file on every core: IN=x.jsonl|csv|parquet OUT=y.jsonl [TEXT_COLUMN ID_COLUMN ALL_SCORES=1 EXPLAIN=1 WORKERS]
 	$(PY) -m bulk score "$(or $(IN),$(error make score needs IN=reviews.jsonl|.csv|.parquet))" "$(or $(OUT),$(error make score needs OUT=scored.jsonl))" --model $(MODEL_DIR) $(bulk_columns) $(if $(WORKERS),--workers $(WORKERS))
 
 .PHONY: bulk

@@ -25,6 +25,7 @@ request's window budget, a bulk row against its own `max_windows`.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Sequence
@@ -139,6 +140,16 @@ class Explainer:
             )
             for word, row in zip(plan.words, weights, strict=True)
         )
+
+    def classify(self, texts: Sequence[str]) -> list[Prediction]:
+        """Classify `texts` and explain each answer, in one call, for callers that hold no budget (make
+        explain, the bench); the API plans first, to refuse a request past its budget before any run."""
+        windows = self.classifier.encode(texts)
+        plans = self.plans(texts, windows)
+        return [
+            dataclasses.replace(prediction, explanation=self.explain(text, plan, prediction))
+            for text, plan, prediction in zip(texts, plans, self.classifier.predict(windows), strict=True)
+        ]
 
     def scores(self, text: str, removed: Sequence[Sequence[Word]]) -> np.ndarray:
         """The served probabilities [copies, labels] of `text` without each set of words in `removed`."""

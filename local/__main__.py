@@ -1,4 +1,5 @@
-"""`python -m local serve|demo --model DIR`: the handler under the real Lambda emulator + the local API."""
+"""`python -m local serve|demo|explain --model DIR`: the handler under the real Lambda emulator + the local
+API, or one text's explained answer in the terminal."""
 
 from __future__ import annotations
 
@@ -111,12 +112,29 @@ def demo(model: Path) -> None:
     print(f"empty text -> HTTP {status_bad}: {bad.get('message')}")
 
 
+def explain(model: Path, text: str) -> None:
+    """Print the explained answer (local/explain.py); a blank text is refused as the API refuses it."""
+    from local import explain as explained  # the model is loaded by this command only
+
+    if not text.strip():
+        raise LocalError('the text is blank: make explain TEXT="a review"')
+    prediction, model_id = explained.explain(_check_model(model), text)
+    print(explained.report(text, prediction, model_id, explained.colour_wanted(sys.stdout)))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     serve_cmd = commands.add_parser("serve", help="emulator on :9000 and the local API on :3000 until Ctrl-C")
     demo_cmd = commands.add_parser("demo", help="serve, answer a few sample reviews, stop")
-    for command in (serve_cmd, demo_cmd):
+    explain_cmd = commands.add_parser(
+        "explain",
+        help="one text's answer, its words coloured by weight (make explain TEXT=...)",
+        description="Score a text with the model and print it with each word coloured by its weight "
+        "towards the answer (plain without a terminal or with NO_COLOR), then the words that weigh most.",
+    )
+    explain_cmd.add_argument("text", help="the text to explain (TEXT=)")
+    for command in (serve_cmd, demo_cmd, explain_cmd):
         command.add_argument("--model", type=Path, default=BUILT_MODEL_DIR, help="artifact directory")
     serve_cmd.add_argument("--rie-port", type=int, default=9000, help="emulator port on 127.0.0.1")
     serve_cmd.add_argument("--port", type=int, default=3000, help="local API port on 127.0.0.1")
@@ -124,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "serve":
             serve(args.model, args.rie_port, args.port)
+        elif args.command == "explain":
+            explain(args.model, args.text)
         else:
             demo(args.model)
     except (LocalError, EmulatorError, OSError) as error:
