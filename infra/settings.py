@@ -28,12 +28,15 @@ from pydantic import (
 
 from handler.errors import ArtifactError
 from handler.rows import problem
-from handler.settings import METRICS_NAMESPACE, SERVICE_NAME
+from handler.settings import MB_PER_VCPU, METRICS_NAMESPACE, SERVICE_NAME
+from handler.settings import Settings as FunctionSettings
 from infra.sizing import (
+    API_GATEWAY_TIMEOUT_S,
     API_MAX_TEXTS,
     API_WORST_WINDOWS,
     SHIPPED_MODEL_DIR,
     ModelCost,
+    largest_that_fits,
     model_cost,
     smallest_memory_mb,
     worst_request_ms,
@@ -70,6 +73,9 @@ RETENTION_DAYS = (
 _MODEL_DIR = "model_dir"  # the validation context's key: the artifact the stack is sized for
 # A bulk batch is one request to the function: it takes at most this many texts (SENTIMENT_MAX_TEXTS).
 BULK_MAX_BATCH = API_MAX_TEXTS
+LAMBDA_MAX_TIMEOUT_S = 900
+# The handler's own bounds of its window budget (SENTIMENT_MAX_REQUEST_WINDOWS), so the two never differ.
+_WINDOW_BUDGET_BOUNDS = FunctionSettings.model_fields["max_request_windows"].metadata
 
 
 class SettingsError(ValueError):
@@ -107,7 +113,23 @@ class Settings(BaseModel):
     architecture: Literal["x86_64", "arm64"] = Field("x86_64", description="Lambda CPU architecture")
     memory_mb: int = Field(2048, ge=128, le=10240, description="Lambda memory (MB); CPU share grows with it")
     timeout_s: int = Field(
-        30, ge=1, le=900, description="Lambda timeout (s); API Gateway itself stops at 29 s"
+        30,
+        ge=1,
+        le=LAMBDA_MAX_TIMEOUT_S,
+        description=f"Lambda timeout (s); API Gateway itself stops at {API_GATEWAY_TIMEOUT_S} s",
+    )
+    # The function's request limits (the handler's SENTIMENT_* settings, passed to it): what a request may
+    # cost, so what the memory size and timeout are checked against; lowered for a model too slow for them.
+    max_texts: int = Field(
+        API_MAX_TEXTS,
+        ge=1,
+        le=API_MAX_TEXTS,
+        description="most texts in one request (SENTIMENT_MAX_TEXTS), 1 to the handler's default",
+    )
+    max_request_windows: Annotated[int, *_WINDOW_BUDGET_BOUNDS] = Field(
+        API_WORST_WINDOWS,
+        description="most token windows one request runs (SENTIMENT_MAX_REQUEST_WINDOWS): at least the "
+        "model's max_windows and maxTexts",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Powertools log level"
@@ -165,10 +187,11 @@ class Settings(BaseModel):
     )
     bulk: Flag = Field(False, description="bulk scoring: S3 bucket + Step Functions Distributed Map")
     bulk_batch_size: int = Field(
-        BULK_MAX_BATCH,
+        default_factory=lambda given: given.get("max_texts", BULK_MAX_BATCH),
         ge=1,
         le=BULK_MAX_BATCH,
-        description="rows per Lambda invoke in bulk scoring (at most the function's limit)",
+        description="rows per Lambda invoke in bulk scoring (default and most: maxTexts, the function's "
+        "limit)",
     )
     bulk_concurrency: int = Field(
         50, ge=1, le=10_000, description="most concurrent bulk batches (Lambda invokes)"
@@ -224,29 +247,97 @@ class Settings(BaseModel):
             cost = model_cost(model_dir)
         except ArtifactError as exc:
             raise SettingsError(f"{exc}: rebuild it with make model") from None
-        self._check_duration(cost)
+        self._check_function_starts(cost, model_dir)
+        self._check_api_request(cost)
+        if self.bulk:
+            self._check_bulk_batch(cost)
         return self
 
-    def _check_duration(self, cost: ModelCost) -> None:
-        """The costliest invocation the function accepts must finish within its timeout at its memory size,
-        at the shipped model's price of a window."""
-        windows, texts = API_WORST_WINDOWS, API_MAX_TEXTS
-        what = f"the largest request accepted ({windows} windows over {texts} texts)"
-        if self.bulk and self.bulk_batch_size * cost.max_windows > windows:
-            windows, texts = self.bulk_batch_size * cost.max_windows, self.bulk_batch_size
-            what = f"a bulk batch of {texts} rows of {cost.max_windows} windows ({_where('bulk_batch_size')})"
-        price = {"ms_per_window": cost.ms_per_window}
-        worst_s = worst_request_ms(self.memory_mb, windows, texts, **price) / 1000
-        smallest = smallest_memory_mb(self.timeout_s, windows, texts, **price)
-        why = (
-            f": {what} takes about {worst_s:.0f} s at {self.memory_mb} MB, at {cost.ms_per_window:.0f} ms a "
-            f"window ({cost.basis})"
-        )
-        if smallest is None:
-            _require(worst_s <= self.timeout_s, "timeout_s", f"at least {math.ceil(worst_s)}{why}")
+    def _check_function_starts(self, cost: ModelCost, model_dir: Path) -> None:
+        """The handler's own checks of its limits at init (handler/settings.py, handler/service.py
+        get_classifier), made here so that a deploy cannot ship a function that fails its first invocation."""
         _require(
-            worst_s <= self.timeout_s, "memory_mb", f"at least {smallest} with timeoutS {self.timeout_s}{why}"
+            self.max_request_windows >= self.max_texts,
+            "max_request_windows",
+            f"at least maxTexts ({self.max_texts}): every text needs a window, and the function refuses to "
+            f"start below it (lower {env_var('max_texts')} with it)",
         )
+        _require(
+            not self.bulk or self.bulk_batch_size <= self.max_texts,
+            "bulk_batch_size",
+            f"at most maxTexts ({self.max_texts}): the function refuses a larger batch",
+        )
+        _require(
+            self.max_request_windows >= cost.max_windows,
+            "max_request_windows",
+            f"at least {cost.max_windows}, the max_windows of the model ({model_dir}): one long text always "
+            "gets them, and the function refuses to start below it",
+        )
+
+    def _check_api_request(self, cost: ModelCost) -> None:
+        """The costliest request the function accepts (its window budget over its most texts) must finish at
+        its memory size, at the shipped model's price of a window, within the function's timeout and API
+        Gateway's, whichever is shorter."""
+        limit_s = min(self.timeout_s, API_GATEWAY_TIMEOUT_S)
+        windows, texts = self.max_request_windows, self.max_texts
+        price = {"ms_per_window": cost.ms_per_window}
+
+        def finishes(budget: int, memory_mb: int = self.memory_mb) -> bool:
+            return worst_request_ms(memory_mb, budget, min(texts, budget), **price) <= limit_s * 1000
+
+        if finishes(windows):
+            return
+        worst_s = worst_request_ms(self.memory_mb, windows, texts, **price) / 1000
+        levers = []
+        if (least := smallest_memory_mb(limit_s, windows, texts, **price)) is not None:
+            levers.append(f"{_named('memory_mb')} at least {least}")
+        if (budget := largest_that_fits(finishes, windows - 1, cost.max_windows)) is not None:
+            levers.append(self._smaller_budget(budget))
+        elif (
+            budget := largest_that_fits(lambda n: finishes(n, MB_PER_VCPU), windows - 1, cost.max_windows)
+        ) is not None:
+            least = smallest_memory_mb(limit_s, budget, min(texts, budget), **price)
+            levers.append(f"{_named('memory_mb')} at least {least} with {self._smaller_budget(budget)}")
+        if self.timeout_s < API_GATEWAY_TIMEOUT_S and worst_s <= API_GATEWAY_TIMEOUT_S:
+            levers.append(f"{_named('timeout_s')} at least {math.ceil(worst_s)}")
+        limit = (
+            f"API Gateway's {limit_s} s"
+            if self.timeout_s >= API_GATEWAY_TIMEOUT_S
+            else f"the {limit_s} s of {_named('timeout_s')}"
+        )
+        what = f"the largest request accepted ({windows} windows over {texts} texts)"
+        raise SettingsError(_too_slow(what, worst_s, self.memory_mb, limit, cost, levers))
+
+    def _smaller_budget(self, budget: int) -> str:
+        """The window budget lowered to `budget`, with the text limit when it must follow (the handler
+        wants a window for every text)."""
+        if budget >= self.max_texts:
+            return f"{_named('max_request_windows')} at most {budget}"
+        return f"{_named('max_request_windows')} and {_named('max_texts')} at most {budget}"
+
+    def _check_bulk_batch(self, cost: ModelCost) -> None:
+        """A bulk batch, a direct invoke that no API Gateway waits on, is scored whole, its rows each up to
+        the model's max_windows windows: it must finish within the function's timeout."""
+        rows, price = self.bulk_batch_size, {"ms_per_window": cost.ms_per_window}
+
+        def finishes(batch: int) -> bool:
+            ms = worst_request_ms(self.memory_mb, batch * cost.max_windows, batch, **price)
+            return ms <= self.timeout_s * 1000
+
+        if finishes(rows):
+            return
+        windows = rows * cost.max_windows
+        worst_s = worst_request_ms(self.memory_mb, windows, rows, **price) / 1000
+        levers = []
+        if (least := smallest_memory_mb(self.timeout_s, windows, rows, **price)) is not None:
+            levers.append(f"{_named('memory_mb')} at least {least}")
+        if math.ceil(worst_s) <= LAMBDA_MAX_TIMEOUT_S:
+            levers.append(f"{_named('timeout_s')} at least {math.ceil(worst_s)}")
+        if (batch := largest_that_fits(finishes, rows - 1)) is not None:
+            levers.append(f"{_named('bulk_batch_size')} at most {batch}")
+        what = f"a bulk batch of {rows} rows of {cost.max_windows} windows"
+        limit = f"the {self.timeout_s} s of {_named('timeout_s')}"
+        raise SettingsError(_too_slow(what, worst_s, self.memory_mb, limit, cost, levers))
 
     @classmethod
     def from_sources(
@@ -306,8 +397,24 @@ def env_var(name: str) -> str:
     return ENV_PREFIX + name.upper()
 
 
+def _named(name: str) -> str:
+    return f"{context_key(name)} ({env_var(name)})"
+
+
 def _where(name: str) -> str:
-    return f"setting {context_key(name)} ({env_var(name)})"
+    return f"setting {_named(name)}"
+
+
+def _too_slow(
+    what: str, worst_s: float, memory_mb: int, limit: str, cost: ModelCost, levers: list[str]
+) -> str:
+    """The duration refusal, in one line: what is too slow, at which price, and each change that fixes it
+    alone (the settings, then the model)."""
+    fixes = "; ".join([*levers, "a model whose window costs less (make model BASE_MODEL=...)"])
+    return (
+        f"{what} takes about {worst_s:.1f} s at {memory_mb} MB, past {limit}, at {cost.ms_per_window:.0f} ms "
+        f"a window ({cost.basis}); each of these fits it alone: {fixes}"
+    )
 
 
 def _one_line(error: ValidationError) -> str:

@@ -3,8 +3,10 @@ timeout check (infra/settings.py) and the bench's cost model (bench/speed.py) pr
 
 An invocation of `windows` windows over `texts` texts costs windows x ms per window + texts x ms per text at
 one vCPU, stretched by 1,769 / memory_mb below one vCPU, where Lambda time-slices it (bench/README.md,
-"Speed"). An API request runs at most SENTIMENT_MAX_REQUEST_WINDOWS windows over SENTIMENT_MAX_TEXTS texts;
-a bulk batch is scored whole, without that budget: each of its rows up to the model's `max_windows` windows.
+"Speed"). An API request runs at most SENTIMENT_MAX_REQUEST_WINDOWS windows over SENTIMENT_MAX_TEXTS texts,
+and must answer within API Gateway's integration timeout as well as the function's; a bulk batch (a direct
+invoke: no API Gateway) is scored whole, without that budget: each of its rows up to the model's
+`max_windows` windows, within the function's timeout alone.
 
 The ms per window is the shipped model's own: what `make model` measured one full window at on the build
 machine (the manifest's `window_cost`), times a margin for Lambda's CPU being slower than the build
@@ -15,6 +17,7 @@ WORST_MS_PER_WINDOW stands in.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +33,9 @@ WORST_MS_PER_WINDOW = 60.0
 WORST_MS_PER_TEXT = 20.0  # the work around the windows (tokenizing, n-grams, the answer), for every model
 API_WORST_WINDOWS = FunctionSettings.model_fields["max_request_windows"].default
 API_MAX_TEXTS = FunctionSettings.model_fields["max_texts"].default
+# API Gateway's integration timeout for a REST API, which the stack leaves at its default: past it the
+# caller gets a 504 whatever the function's timeout (a Regional API may raise it by a quota request).
+API_GATEWAY_TIMEOUT_S = 29
 # The artifact the image ships: the Dockerfile copies build/model from the repository root.
 SHIPPED_MODEL_DIR = Path(__file__).resolve().parents[1] / BUILT_MODEL_DIR
 # A Lambda vCPU against the build machine's core, when that core ran the AVX2 int8 kernels Lambda's x86 CPUs
@@ -129,3 +135,10 @@ def smallest_memory_mb(
         ),
         None,
     )
+
+
+def largest_that_fits(finishes: Callable[[int], bool], most: int, least: int = 1) -> int | None:
+    """The largest n from `least` to `most` for which `finishes(n)` holds, None when none does: what a limit
+    (windows a request, rows a batch) may be lowered to. `finishes` is monotone, as fewer windows and texts
+    never take longer."""
+    return next((n for n in range(most, least - 1, -1) if finishes(n)), None)

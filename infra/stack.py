@@ -114,14 +114,18 @@ class SentimentStack(Stack):
 def _environment(settings: Settings) -> dict[str, str]:
     """The handler's configuration: Powertools reads these names itself; never log request events.
 
-    With CORS on, the allowed origins go to the handler too (SENTIMENT_CORS_ORIGINS, the handler's
-    settings prefix): API Gateway answers preflights, but the Lambda-proxy answers carry the headers.
+    The request limits (the handler's settings prefix) are always set: the stack checked its memory size and
+    timeout against these values, so the function must run with them, not with the image's defaults. With
+    CORS on, the allowed origins go to the handler too (SENTIMENT_CORS_ORIGINS): API Gateway answers
+    preflights, but the Lambda-proxy answers carry the headers.
     """
     environment = {
         "POWERTOOLS_SERVICE_NAME": settings.service_name,
         "POWERTOOLS_METRICS_NAMESPACE": settings.metrics_namespace,
         "POWERTOOLS_LOG_LEVEL": settings.log_level,
         "POWERTOOLS_LOGGER_LOG_EVENT": "false",
+        "SENTIMENT_MAX_TEXTS": str(settings.max_texts),
+        "SENTIMENT_MAX_REQUEST_WINDOWS": str(settings.max_request_windows),
     }
     if settings.cors_origins:
         environment["SENTIMENT_CORS_ORIGINS"] = ",".join(settings.cors_origins)

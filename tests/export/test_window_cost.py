@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 import sys
 
@@ -18,7 +19,14 @@ from export.window_cost import RUNS, THREADS
 from handler.artifact import read_manifest
 from handler.settings import MB_PER_VCPU
 from infra.settings import Settings, SettingsError
-from infra.sizing import API_MAX_TEXTS, API_WORST_WINDOWS, model_cost, smallest_memory_mb, worst_request_ms
+from infra.sizing import (
+    API_GATEWAY_TIMEOUT_S,
+    API_MAX_TEXTS,
+    API_WORST_WINDOWS,
+    model_cost,
+    smallest_memory_mb,
+    worst_request_ms,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -37,13 +45,14 @@ def test_the_build_records_what_a_full_window_costs(tiny_build):
 
 def sizes_the_stack(model_dir, timeout_s: int) -> int:
     """The least memory the stack accepts for `model_dir` at `timeout_s`, after checking it refuses one MB
-    less, naming the model's measured cost and the setting to change."""
+    less, naming the model's measured cost and the setting to change (an API request: within API Gateway's
+    29 s too)."""
     price = model_cost(model_dir)
-    least = smallest_memory_mb(timeout_s, ms_per_window=price.ms_per_window)
+    least = smallest_memory_mb(min(timeout_s, API_GATEWAY_TIMEOUT_S), ms_per_window=price.ms_per_window)
     assert least is not None
     assert least > 128
     context = {"timeoutS": str(timeout_s)}
-    with pytest.raises(SettingsError, match=rf"memoryMb \(SENTIMENT_MEMORY_MB\) must be at least {least} "):
+    with pytest.raises(SettingsError, match=rf"memoryMb \(SENTIMENT_MEMORY_MB\) at least {least};"):
         Settings.from_sources((context | {"memoryMb": str(least - 1)}).get, {}, model_dir=model_dir)
     accepted = Settings.from_sources((context | {"memoryMb": str(least)}).get, {}, model_dir=model_dir)
     assert accepted.memory_mb == least
@@ -68,19 +77,30 @@ def test_a_heavier_roberta_costs_more_a_window_and_sizes_the_stack(tmp_path, mak
 @pytest.mark.slow  # exporting a real-size RoBERTa-base takes about 110 s on 2 busy cores
 def test_a_roberta_base_stand_in_is_refused_the_memory_the_default_model_fits_in(tmp_path, make_tiny_config):
     """RoBERTa-base's own size (12 layers, hidden 768) at 256-token windows, exported as it is: the memory
-    size and timeout the stack accepts for the default model (priced without a manifest) are refused for it,
-    naming its measured cost; a size and timeout large enough are accepted."""
+    size the stack accepts for the default model (priced without a manifest) is refused for it, naming its
+    measured cost; at the default memory size, 64 windows take longer than API Gateway's 29 s (no memory size
+    is enough), and the smaller window budget the refusal names is accepted."""
     config, manifest = standins.export_as_is(
         ROBERTA_BASE, tmp_path, make_tiny_config, max_length=256, window_stride=64
     )
     print(f"window cost: {ROBERTA_BASE.name} {manifest['window_cost']['ms']:.1f} ms")
-    default_fits = smallest_memory_mb(30)
+    default_fits = smallest_memory_mb(API_GATEWAY_TIMEOUT_S)
     assert Settings.from_sources({"memoryMb": str(default_fits)}.get, {}, model_dir=tmp_path / "none")
     with pytest.raises(SettingsError, match=r"ms a window \(\d+ ms measured on .* for Lambda's CPU\)"):
         Settings.from_sources({"memoryMb": str(default_fits)}.get, {}, model_dir=config.output)
     price = model_cost(config.output).ms_per_window
     one_vcpu_s = worst_request_ms(MB_PER_VCPU, API_WORST_WINDOWS, API_MAX_TEXTS, ms_per_window=price) / 1000
-    sizes_the_stack(config.output, max(30, math.ceil(one_vcpu_s * MB_PER_VCPU / 1500)))
+    assert one_vcpu_s > API_GATEWAY_TIMEOUT_S
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_sources({}.get, {}, model_dir=config.output)
+    fixes = str(refused.value).split("each of these fits it alone: ", 1)[1]
+    assert "memoryMb" not in fixes
+    budget = re.match(r"maxRequestWindows \(SENTIMENT_MAX_REQUEST_WINDOWS\)(.*) at most (\d+);", fixes)
+    assert budget is not None, fixes
+    limits = {"maxRequestWindows": budget.group(2), "maxTexts": str(min(int(budget.group(2)), API_MAX_TEXTS))}
+    assert (
+        Settings.from_sources(limits.get, {}, model_dir=config.output).max_request_windows < API_WORST_WINDOWS
+    )
 
 
 def test_window_cost_records_it_for_an_artifact_built_before(tiny_artifact, tmp_path):

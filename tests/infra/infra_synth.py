@@ -23,6 +23,8 @@ OPTIONS_CONTEXT = {
     "alarmEmail": "ops@example.com",
     "latencyAlarmMs": "1500",
     "cloudWatchRole": "true",
+    "maxTexts": "16",
+    "maxRequestWindows": "24",
 }
 # What the CDK CLI sets when it found credentials, as at `make deploy`: the stack is then synthesized for
 # one account and region (partition, account and region become literals in the template).

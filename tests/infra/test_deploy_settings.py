@@ -60,6 +60,24 @@ def test_values_parse_from_strings_and_json_types() -> None:
         ({"architecture": "arm"}, "Input should be 'x86_64' or 'arm64', got 'arm'"),
         ({"memoryMb": "64"}, "memoryMb (SENTIMENT_MEMORY_MB): Input should be greater than or equal to 128"),
         ({"timeoutS": "901"}, "timeoutS (SENTIMENT_TIMEOUT_S): Input should be less than or equal to 900"),
+        ({"maxTexts": "0"}, "maxTexts (SENTIMENT_MAX_TEXTS): Input should be greater than or equal to 1"),
+        ({"maxTexts": "33"}, "maxTexts (SENTIMENT_MAX_TEXTS): Input should be less than or equal to 32"),
+        (
+            {"maxRequestWindows": "lots"},
+            "maxRequestWindows (SENTIMENT_MAX_REQUEST_WINDOWS): Input should be a valid integer",
+        ),
+        (
+            {"maxRequestWindows": "4097"},
+            "maxRequestWindows (SENTIMENT_MAX_REQUEST_WINDOWS): Input should be less than or equal to 4096",
+        ),
+        (
+            {"maxRequestWindows": "31"},
+            "maxRequestWindows (SENTIMENT_MAX_REQUEST_WINDOWS) must be at least maxTexts (32): every text",
+        ),
+        (
+            {"bulk": "true", "maxTexts": "8", "bulkBatchSize": "16"},
+            "bulkBatchSize (SENTIMENT_BULK_BATCH_SIZE) must be at most maxTexts (8): the function refuses",
+        ),
         ({"logRetentionDays": "10"}, "logRetentionDays (SENTIMENT_LOG_RETENTION_DAYS) must be one of (1, 3,"),
         (
             {"logLevel": "LOUD"},

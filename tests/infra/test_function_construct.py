@@ -1,11 +1,28 @@
-"""The function: container image from the repository, architecture, memory, environment, logs, alias."""
+"""The function: container image from the repository, architecture, memory, environment (the request limits
+the stack sized it for included), logs, alias."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
+import pytest
 from aws_cdk.assertions import Match
-from infra_synth import ACCOUNT, REGION, Synthesized, only, resources
+from infra_synth import ACCOUNT, OPTIONS_CONTEXT, REGION, Synthesized, only, resources
+
+from handler.artifact import read_manifest
+from infra.settings import Settings, SettingsError
+
+REPO = Path(__file__).resolve().parents[2]
+HANDLER_INIT = """
+from handler.service import get_classifier
+from handler.settings import get_settings
+get_classifier()
+print(get_settings().max_texts, get_settings().max_request_windows)
+"""
 
 
 def test_image_function_defaults(default_stack: Synthesized) -> None:
@@ -24,6 +41,8 @@ def test_image_function_defaults(default_stack: Synthesized) -> None:
                     "POWERTOOLS_METRICS_NAMESPACE": "SentimentApi",
                     "POWERTOOLS_LOG_LEVEL": "INFO",
                     "POWERTOOLS_LOGGER_LOG_EVENT": "false",
+                    "SENTIMENT_MAX_TEXTS": "32",
+                    "SENTIMENT_MAX_REQUEST_WINDOWS": "64",
                 }
             },
         },
@@ -41,6 +60,35 @@ def test_options_arm64_memory_and_reserved_concurrency(options_stack: Synthesize
     # With CORS on, the handler adds the headers to its own (Lambda-proxy) answers.
     variables = only(options_stack, "AWS::Lambda::Function")["Environment"]["Variables"]
     assert variables["SENTIMENT_CORS_ORIGINS"] == "https://app.example.com"
+
+
+def handler_init(variables: dict[str, str], model_dir: Path) -> subprocess.CompletedProcess[str]:
+    """Start the handler's model (what its init does) in its own process with the function's environment,
+    printing the request limits it then enforces."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POWERTOOLS_", "SENTIMENT_"))}
+    env |= variables | {"MODEL_DIR": str(model_dir), "POWERTOOLS_TRACE_DISABLED": "true"}
+    return subprocess.run(
+        [sys.executable, "-c", HANDLER_INIT], cwd=REPO, env=env, capture_output=True, text=True, check=False
+    )
+
+
+def test_the_function_starts_with_the_request_limits_the_stack_sized_it_for(
+    options_stack: Synthesized, tiny_artifact: Path
+) -> None:
+    """The stack passes maxTexts and maxRequestWindows, which its memory and timeout check priced, and the
+    handler enforces them; a budget below the model's max_windows, which the stack refuses, fails the
+    handler's init as well."""
+    variables = only(options_stack, "AWS::Lambda::Function")["Environment"]["Variables"]
+    started = handler_init(variables, tiny_artifact)
+    assert started.returncode == 0, started.stderr[-3000:]
+    assert started.stdout.split() == [OPTIONS_CONTEXT["maxTexts"], OPTIONS_CONTEXT["maxRequestWindows"]]
+    max_windows = read_manifest(tiny_artifact).max_windows
+    below = {"SENTIMENT_MAX_TEXTS": "1", "SENTIMENT_MAX_REQUEST_WINDOWS": str(max_windows - 1)}
+    with pytest.raises(SettingsError, match=r"^setting maxRequestWindows .* must be at least "):
+        Settings.from_sources({}.get, below, model_dir=tiny_artifact)
+    refused = handler_init(variables | below, tiny_artifact)
+    assert refused.returncode != 0
+    assert f"({max_windows - 1}) is below the model's max_windows ({max_windows})" in refused.stderr
 
 
 def test_image_asset_is_built_for_the_function_architecture(
