@@ -38,7 +38,8 @@ def handler_env(model_dir: Path, **extra: str) -> dict[str, str]:
     """Environment for this project's handler outside AWS: what the CDK stack sets, tracing off (no X-Ray
     daemon here), the model directory, and the stack's function timeout for the emulator (RIE's own
     default is 300 s), so a request times out locally where it would on AWS."""
-    stack = Settings()  # the stack's defaults
+    # The defaults, unvalidated: validation prices build/model for a deploy, which running locally is not.
+    stack = Settings.model_construct()
     return {
         "MODEL_DIR": str(Path(model_dir).resolve()),
         "AWS_LAMBDA_FUNCTION_TIMEOUT": str(stack.timeout_s),

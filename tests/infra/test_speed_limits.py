@@ -323,3 +323,18 @@ def test_a_broken_shipped_model_fails_the_synth_in_one_line(tiny_artifact, tmp_p
     with pytest.raises(SettingsError, match=r"manifest.json.*rebuild it with make model$") as refused:
         settings(model)
     assert "\n" not in str(refused.value)
+
+
+def test_a_model_too_slow_to_deploy_still_runs_locally(tiny_artifact, tmp_path, monkeypatch):
+    """make serve / make demo take the stack's timeout and Powertools names, not its pricing of build/model:
+    a model no Lambda size fits is refused by the stack and still served by the emulator's environment."""
+    from local.emulator import handler_env
+
+    model = measured(tiny_artifact, tmp_path / "model", cost(5000))
+    # As if this model were build/model, the one the stack prices by default.
+    monkeypatch.setitem(Settings.__init__.__kwdefaults__, "model_dir", model)
+    with pytest.raises(ValueError, match="5000 ms measured"):
+        Settings()
+    env = handler_env(model)
+    assert env["AWS_LAMBDA_FUNCTION_TIMEOUT"] == str(Settings.model_fields["timeout_s"].default)
+    assert env["MODEL_DIR"] == str(model.resolve())
