@@ -20,6 +20,7 @@ QUICK: dict[str, Any] = {
     "batch_size": 4,
     "cold_starts": 1,
     "accuracy_limit": 8,
+    "explain_limit": 4,
 }
 
 
@@ -42,6 +43,11 @@ class BenchConfig(BaseModel):
     batch_size: int = Field(32, ge=1, description="reviews in the batch series")
     cold_starts: int = Field(5, ge=1, description="cold starts per system through the emulator")
     accuracy_limit: int = Field(0, ge=0, description="rows per dev set for accuracy (0 = all)")
+    explain_limit: int = Field(
+        300,
+        ge=0,
+        description="amazon-stars dev reviews of 8 to 60 words whose explanations are measured (0 = all)",
+    )
     memory_sizes_mb: tuple[Annotated[int, Field(ge=128, le=10240)], ...] = Field(
         (512, 1024, 1769, 3538), min_length=1, description="Lambda memory sizes (MB) for the cost table"
     )

@@ -13,6 +13,9 @@ Modes:
     init: the handler's init stage by stage, then its first request (EVENTS_JSON's "short").
     peer: the transformers pipeline peer's init and first request (MODEL_DIR is its checkpoint).
     warm: per-stage warm times of every request in EVENTS_JSON (the handler in process and its parts).
+    explain: the handler's warm times of the explained requests in EVENTS_JSON (bench/explanations.py):
+        the plain and the explained 25-word review in the same rounds, the rest after; a `worst_` request
+        once, as the warm mode times the worst request.
 """
 
 from __future__ import annotations
@@ -170,6 +173,23 @@ def warm(events: dict) -> dict[str, dict]:
     return measured
 
 
+def explain(events: dict) -> dict[str, dict]:
+    """Warm handler times of each event; `plain_25` and `explained_25` in the same rounds (their ratio)."""
+    import handler.app
+    from bench.timing import measure_together
+
+    repeat = int(events.pop("repeat"))
+    calls = {name: partial(answered, handler.app.lambda_handler, event) for name, event in events.items()}
+    paired = {name: calls.pop(name) for name in ("plain_25", "explained_25") if name in calls}
+    series = measure_together(paired, 1, 1, repeat)
+    for name, call in calls.items():
+        once = name.startswith("worst_")  # seconds a run at one core, and nothing left to warm up
+        series |= measure_together(
+            {name: call}, len(texts_of(events[name])), 0 if once else 1, 1 if once else repeat
+        )
+    return {name: one.summary() for name, one in series.items()}
+
+
 if __name__ == "__main__":
     mode, events = sys.argv[1], {}
     if len(sys.argv) > 3:
@@ -179,5 +199,5 @@ if __name__ == "__main__":
     elif mode == "required":
         result = required(Path(sys.argv[2]))
     else:
-        result = {"init": init, "peer": peer, "warm": warm}[mode](events)
+        result = {"init": init, "peer": peer, "warm": warm, "explain": explain}[mode](events)
     print(json.dumps(result))

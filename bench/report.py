@@ -214,6 +214,103 @@ def _speed(results: dict) -> str:
     )
 
 
+EXPLAINED = {
+    "plain_25": "a 25-word review",
+    "explained_25": "the same, explained",
+    "explained_60": "a 60-word review, explained",
+    "worst_plain": "the worst request (bench/speed.py's)",
+    "worst_explained_one_text": "the worst explained request: one text",
+    "worst_explained_max_texts": "the worst explained request: max_texts texts",
+}
+METHODS = {"served": "served (two rounds over 9 words)", "leave_one_out": "leave-one-out (a copy a word)"}
+
+
+def _faithfulness(faithful: dict) -> str:
+    if "skipped" in faithful:
+        return faithful["skipped"] + "."
+    random_drop = faithful["random3_drop"]
+    rows = [
+        [
+            METHODS[name],
+            _fmt(m["copies_mean"]),
+            _fmt(m["top3_drop"], 3),
+            _fmt(random_drop, 3),
+            f"{m['ratio_to_random']:.1f}x",
+            _fmt(m["cpu_ms_mean"]),
+            "yes" if m["top3_drop"] >= 0.30 and m["ratio_to_random"] >= 5 else "**no**",
+        ]
+        for name, m in faithful["methods"].items()
+    ]
+    stacked = faithful["stacked"]
+    return (
+        f"{faithful['reviews']:,} amazon-stars dev reviews of 8 to 60 words ({faithful['words_mean']:.1f} "
+        "words on average):\n\n"
+        + _table(
+            [
+                "method",
+                "copies a review",
+                "top-3 drop",
+                "random-3 drop",
+                "top / random",
+                "CPU ms a review",
+                "met (>= 0.30 and >= 5x)",
+            ],
+            rows,
+        )
+        + f"\n\nStacked runs against one run a window, on every one-word-removed copy of the first "
+        f"{min(faithful['reviews'], 50)} reviews ({stacked['copies']:,} copies): largest difference of a "
+        f"probability {stacked['max_abs']:.2g}, mean {stacked['mean_abs']:.2g}."
+    )
+
+
+def _times(ms: float, plain: float, worst: float) -> list[str]:
+    return [_fmt(ms), f"{ms / plain:.1f}x", f"{ms / worst:.2f}x"]
+
+
+def _explain_cost(cost: dict) -> str:
+    timed, sizes = cost["timed"], cost["requests"]
+    plain, worst = timed["plain_25"]["p50_ms"], timed["worst_plain"]["p50_ms"]
+    rows = [
+        [
+            EXPLAINED[name],
+            sizes[name]["texts"],
+            f"{sizes[name]['words']:,}",
+            sizes[name]["windows"],
+            sizes[name]["explanation_windows"] or "-",
+            *(
+                _times(timed[name]["p50_ms"], plain, worst)
+                if name in timed
+                else ["over the budget: a 413", "-", "-"]
+            ),
+        ]
+        for name in EXPLAINED
+    ]
+    ratio = timed["explained_25"]["p50_ms"] / plain
+    return (
+        _table(
+            [
+                "request",
+                "texts",
+                "words",
+                "windows",
+                "explanation windows",
+                "p50 ms",
+                "/ the 25-word review",
+                "/ the worst request",
+            ],
+            rows,
+        )
+        + f"\n\nA 25-word review explained costs {ratio:.1f}x the plain request (target <= 10x: "
+        + ("met" if ratio <= 10 else "**not met**")
+        + ")."
+    )
+
+
+def _explanations(results: dict) -> str:
+    explained = results["explanations"]
+    return "\n\n".join([_faithfulness(explained["faithfulness"]), _explain_cost(explained["cost"])])
+
+
 def _comprehend(results: dict) -> str:
     c, usd = results["prices"]["comprehend"], results["speed"]["comprehend_usd_per_million"]
     return (
@@ -255,6 +352,7 @@ def markdown(results: dict) -> str:
         cost=_cost(results),
         speed=_speed(results),
         comprehend=_comprehend(results),
+        explanations=_explanations(results),
     )
 
 

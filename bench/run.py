@@ -10,7 +10,7 @@ from typing import IO
 
 import numpy as np
 
-from bench import accuracy, emulated, sizes
+from bench import accuracy, emulated, explanations, sizes
 from bench.config import BenchConfig
 from bench.cost import COMPREHEND, PRICES, comprehend_per_million, cost_table
 from bench.cpus import ONE_CPU, TWO_CPUS, pinned
@@ -175,6 +175,9 @@ def _run(config: BenchConfig) -> dict:
     log_info("cold-start stages, warm stages and the worst request, in fresh processes on 1 core")
     results["speed"] = speed(
         config.model_dir, config.checkpoint_dir, inputs, config.cold_starts, config.repeat_single
+    )
+    results["explanations"] = explanations.measure(
+        config.model_dir, served, reviews, config.data_dir, config.explain_limit, config.repeat_single
     )
     results["speed"]["comprehend_usd_per_million"] = {
         "short": comprehend_per_million([inputs.short]),

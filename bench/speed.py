@@ -41,7 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 WORST_BUDGET_MS = 5000  # the worst request within the limits, at one core (issue 17's target)
 
 
-def _probe(mode: str, target: Path, events: Path, env: dict[str, str]) -> dict:
+def run_probe(mode: str, target: Path, events: Path, env: dict[str, str]) -> dict:
     """One fresh `python -m bench.probe` run; its JSON answer.
 
     Raises:
@@ -52,6 +52,17 @@ def _probe(mode: str, target: Path, events: Path, env: dict[str, str]) -> dict:
     if run.returncode != 0:
         raise BenchError(f"bench.probe {mode}: {(run.stderr.strip().splitlines() or ['failed'])[-1]}")
     return json.loads(run.stdout.splitlines()[-1])
+
+
+def probe_env(model_dir: Path) -> dict[str, str]:
+    """The probes' environment: the stack's, and the memory of one vCPU (one ORT thread)."""
+    return {**os.environ, **handler_env(model_dir), "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(MB_PER_VCPU)}
+
+
+def worst_event(settings: Settings, max_windows: int) -> dict:
+    """The worst request within the limits: as many texts of the most characters as the budget holds."""
+    count = min(settings.max_texts, max(1, settings.max_request_windows // max_windows))
+    return predict_event(worst_texts(count, settings.max_text_chars))
 
 
 def _spread(samples: list[dict]) -> dict[str, dict[str, float]]:
@@ -108,12 +119,9 @@ def speed(model_dir: Path, checkpoint_dir: Path, inputs: Inputs, times: int, rep
     """
     settings = Settings()
     max_windows = read_manifest(model_dir).max_windows
-    worst = worst_texts(
-        min(settings.max_texts, max(1, settings.max_request_windows // max_windows)), settings.max_text_chars
-    )
     events = {"short": predict_event([inputs.short]), "batch": predict_event(inputs.batch)}
-    events["worst"] = predict_event(worst)
-    env = {**os.environ, **handler_env(model_dir), "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(MB_PER_VCPU)}
+    events["worst"] = worst_event(settings, max_windows)
+    env = probe_env(model_dir)
     with tempfile.TemporaryDirectory() as scratch, pinned(ONE_CPU):
         path = Path(scratch, "events.json")
         path.write_text(json.dumps({**events, "repeat": repeat}), encoding="utf-8")
@@ -126,8 +134,8 @@ def speed(model_dir: Path, checkpoint_dir: Path, inputs: Inputs, times: int, rep
         cold: dict[str, list[dict]] = {system: [] for system in probes}
         for _ in range(times):  # interleaved: load that changes during the run moves every system alike
             for system, (mode, target) in probes.items():
-                cold[system].append(_probe(mode, target, path, env))
-        warm = _probe("warm", model_dir, path, env)
+                cold[system].append(run_probe(mode, target, path, env))
+        warm = run_probe("warm", model_dir, path, env)
     return {
         "cold": {system: _spread(samples) for system, samples in cold.items()} | {"processes": times},
         "warm": warm,

@@ -80,3 +80,10 @@ def test_calls_measured_together_take_turns_in_every_round():
     assert order == ["a", "b"] * 3  # one warm-up round, then two timed ones
     shapes = {name: (one.items, len(one.samples_ms)) for name, one in series.items()}
     assert shapes == {"a": (3, 2), "b": (3, 2)}
+
+
+def test_faithfulness_is_skipped_in_one_line_without_the_stars_set(tmp_path):
+    from bench.explanations import stars_reviews
+
+    expected = f"faithfulness skipped: {tmp_path / 'amazon-stars' / 'dev.jsonl'} not found"
+    assert stars_reviews(tmp_path, 0).startswith(expected)

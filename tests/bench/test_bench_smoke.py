@@ -24,12 +24,19 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def dev_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data folder laid out like ../shared/data, holding the hand-written fixture reviews."""
+    """A data folder laid out like ../shared/data, holding the hand-written fixture reviews (amazon-stars
+    too, with star ratings, for the explanations' faithfulness)."""
     root = tmp_path_factory.mktemp("data")
     (root / "amazon-reviews").mkdir()
     examples = load_examples(str(DEV_FILE))  # CSV with label names; the bench reads <set>/dev.jsonl
     rows = (json.dumps({"text": t, "label": y}) for t, y in zip(examples.texts, examples.labels, strict=True))
     (root / "amazon-reviews" / "dev.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    (root / "amazon-stars").mkdir()
+    stars = (
+        json.dumps({"text": t, "stars": 1 + 4 * y})
+        for t, y in zip(examples.texts, examples.labels, strict=True)
+    )
+    (root / "amazon-stars" / "dev.jsonl").write_text("\n".join(stars) + "\n", encoding="utf-8")
     return root
 
 
@@ -79,6 +86,28 @@ def test_reports_and_plots_are_written(report: Path) -> None:
     assert "Not scored (no dev.jsonl in the data folder): amazon-sentences, sst2." in markdown
     for name in ("latency", "cold_start", "accuracy", "cost"):
         assert (report / f"bench-{name}.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_explanations_are_measured(report: Path, results: dict) -> None:
+    """--quick: 4 amazon-stars reviews for faithfulness, both methods; every timed request answered."""
+    faithful = results["explanations"]["faithfulness"]
+    assert faithful["reviews"] == 4
+    assert set(faithful["methods"]) == {"served", "leave_one_out"}
+    assert faithful["stacked"]["max_abs"] < 0.01
+    timed = results["explanations"]["cost"]["timed"]
+    requests = results["explanations"]["cost"]["requests"]
+    assert (requests["plain_25"]["words"], requests["explained_60"]["words"]) == (25, 60)
+    # the tiny model's 32-token windows: the 60-word review's explanation is past the budget, not timed
+    assert requests["explained_60"]["windows"] + requests["explained_60"]["explanation_windows"] > 64
+    assert set(timed) == set(requests) - {"explained_60"}
+    budget = 64  # the default SENTIMENT_MAX_REQUEST_WINDOWS
+    for name in ("worst_explained_one_text", "worst_explained_max_texts"):
+        used = requests[name]["windows"] + requests[name]["explanation_windows"]
+        assert budget / 2 < used <= budget  # the most words that fit: most of the budget
+    markdown = (report / "bench.md").read_text()
+    assert "## Explanations: faithful and cheap?" in markdown
+    assert "| a 60-word review, explained | 1 | 60 |" in markdown
+    assert "over the budget: a 413" in markdown
 
 
 def test_every_system_is_timed_on_every_shape(results: dict) -> None:

@@ -19,8 +19,8 @@ from handler.words import split_words, without
 GOOD, BAD = "wonderful", "awful"
 SHORT = "the kettle is wonderful and the lid fits"  # 8 words: each removed alone
 LONGER = "I bought this kettle last month and it is wonderful, the lid fits well and it boils fast"
-# Single-run and stacked runs of one text's copies share nothing but the model: their answers agree within
-# this (dynamic int8 picks one activation scale per run; bench measures it on the real model).
+# Stacked rows share one int8 activation scale a run, so a copy's probability is not bit for bit its own
+# run's: within this on the tiny model (bench/README.md: 0.009 on average on a real model, 0.085 at most).
 STACKED_ATOL = 2e-3
 
 
