@@ -53,6 +53,8 @@ def test_cost_model_prices_the_window_budget_over_the_most_texts():
     assert narrow["worst_windows"] == 32  # 4 texts read at most 32 windows whatever the budget
     slow = {**worst, "transformer": {"p50_ms": 4_480.0}, "handler": {"p50_ms": 4_640.0}}
     assert not cost_model(slow, Settings(), max_windows=8, timeout_s=30)["stack_covers_this_run"]  # 70 ms
+    # A model the stack prices at its own measured cost is covered at that cost, not the default model's.
+    assert cost_model(slow, Settings(), max_windows=8, timeout_s=30, priced_ms=105)["stack_covers_this_run"]
 
 
 def test_speed_targets_compare_in_both_directions():
