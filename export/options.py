@@ -8,10 +8,15 @@ JSON file or in code passes the same checks. `python -m export build` and `pytho
 from __future__ import annotations
 
 import argparse
+import logging
+import sys
+from collections.abc import Callable
 from typing import Any, get_origin
 
 from pydantic import BaseModel, ValidationError
 
+from export.errors import ExportError
+from handler.errors import SentimentError
 from handler.rows import problem
 
 
@@ -54,3 +59,22 @@ def one_line(error: ValidationError, where: str = "") -> str:
     if first["type"] == "value_error":
         return problem(error)
     return f"setting {name!r}{where}: {problem(error)}, got {first['input']!r}"
+
+
+def run_cli(
+    parser: argparse.ArgumentParser, run: Callable[[argparse.Namespace], None], argv: list[str] | None
+) -> int:
+    """Parse, run, and turn an expected failure into one `error:` line and exit status 2 (never a trace).
+
+    Milestones of the export package log at INFO; libraries (the ORT quantizer logs every tensor) only
+    when they warn.
+    """
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger("export").setLevel(logging.INFO)
+    args = parser.parse_args(argv)
+    try:
+        run(args)
+    except (ExportError, SentimentError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sized
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -332,28 +332,14 @@ def fine_tune(
     candidates = "no" if cfg.average_weights else "epoch"
     cfg.checkpoint_dir.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".trainer-", dir=cfg.checkpoint_dir.parent) as work:
-        args = TrainingArguments(
-            output_dir=work,
-            num_train_epochs=cfg.epochs,
-            per_device_train_batch_size=cfg.batch_size,
-            per_device_eval_batch_size=64,
-            learning_rate=cfg.learning_rate,
-            warmup_ratio=cfg.warmup_ratio,
-            weight_decay=cfg.weight_decay,
-            label_smoothing_factor=cfg.label_smoothing,
-            seed=cfg.seed,
-            data_seed=cfg.seed,
-            group_by_length=True,
-            eval_strategy=candidates,
-            save_strategy=candidates,
-            save_total_limit=1,
-            load_best_model_at_end=candidates == "epoch",
-            metric_for_best_model=metric,
-            logging_steps=20,
-            report_to=[],
-            dataloader_num_workers=0,
+        args = training_arguments(
+            cfg,
+            work,
+            candidates=candidates,
+            metric=metric,
             bf16=bf16,
-            use_cpu=bf16 and not torch.cuda.is_available(),  # else transformers takes bf16 for a GPU's
+            logging_steps=20,
+            label_smoothing_factor=cfg.label_smoothing,
         )
         trainer = _FineTuner(
             model=model,
@@ -458,3 +444,63 @@ def windowed_score(
     probabilities = average_by_text(prediction[0], owner, counts, multi_label=dev.multi_label)
     found = scores(dev, probabilities, threshold)
     return {primary_metric(dev.multi_label): found[primary_metric(dev.multi_label)]}
+
+
+class TrainingKnobs(Protocol):
+    """The settings every fine-tune here shares (ExportConfig and the aspect model's AspectConfig)."""
+
+    @property
+    def epochs(self) -> float: ...
+
+    @property
+    def batch_size(self) -> int: ...
+
+    @property
+    def learning_rate(self) -> float: ...
+
+    @property
+    def warmup_ratio(self) -> float: ...
+
+    @property
+    def weight_decay(self) -> float: ...
+
+    @property
+    def seed(self) -> int: ...
+
+
+def training_arguments(
+    cfg: TrainingKnobs,
+    work: str,
+    *,
+    candidates: str,
+    metric: str,
+    bf16: bool,
+    logging_steps: int,
+    **extra: Any,
+) -> TrainingArguments:
+    """The Trainer's arguments as every fine-tune here sets them: one seed for data and weights, batches
+    grouped by length, checkpoints only of the epochs that compete (`candidates`: "epoch" or "no") in a
+    scratch directory, no reporting; `extra` adds what one model needs."""
+    return TrainingArguments(
+        output_dir=work,
+        num_train_epochs=cfg.epochs,
+        per_device_train_batch_size=cfg.batch_size,
+        per_device_eval_batch_size=64,
+        learning_rate=cfg.learning_rate,
+        warmup_ratio=cfg.warmup_ratio,
+        weight_decay=cfg.weight_decay,
+        seed=cfg.seed,
+        data_seed=cfg.seed,
+        group_by_length=True,
+        eval_strategy=candidates,
+        save_strategy=candidates,
+        save_total_limit=1,
+        load_best_model_at_end=candidates == "epoch",
+        metric_for_best_model=metric,
+        logging_steps=logging_steps,
+        report_to=[],
+        dataloader_num_workers=0,
+        bf16=bf16,
+        use_cpu=bf16 and not torch.cuda.is_available(),  # else transformers takes bf16 for a GPU's
+        **extra,
+    )

@@ -4,16 +4,11 @@ MODEL_DIR=build/aspects). Options come from AspectConfig; bad input exits 2 in o
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 
 from export.aspects.config import ASPECTS_DIR, AspectConfig
-from export.errors import ExportError
-from export.options import add_options, given
-from handler.errors import SentimentError
-
-log = logging.getLogger("export")
+from export.options import add_options, given, run_cli
 
 
 def parser() -> argparse.ArgumentParser:
@@ -47,15 +42,7 @@ def run(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
-    log.setLevel(logging.INFO)
-    args = parser().parse_args(argv)
-    try:
-        run(args)
-    except (ExportError, SentimentError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return run_cli(parser(), run, argv)
 
 
 if __name__ == "__main__":

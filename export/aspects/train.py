@@ -22,7 +22,6 @@ from transformers import (
     EvalPrediction,
     PreTrainedModel,
     PreTrainedTokenizerBase,
-    TrainingArguments,
     set_seed,
 )
 
@@ -38,6 +37,7 @@ from export.train import (
     freeze_bottom,
     load_base,
     resolve_base_model,
+    training_arguments,
     usable_positions,
     uses_bf16,
 )
@@ -145,28 +145,7 @@ def fine_tune(
     bf16 = uses_bf16("auto")
     cfg.checkpoint_dir.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".trainer-", dir=cfg.checkpoint_dir.parent) as work:
-        args = TrainingArguments(
-            output_dir=work,
-            num_train_epochs=cfg.epochs,
-            per_device_train_batch_size=cfg.batch_size,
-            per_device_eval_batch_size=64,
-            learning_rate=cfg.learning_rate,
-            warmup_ratio=cfg.warmup_ratio,
-            weight_decay=cfg.weight_decay,
-            seed=cfg.seed,
-            data_seed=cfg.seed,
-            group_by_length=True,
-            eval_strategy="epoch",
-            save_strategy="epoch",
-            save_total_limit=1,
-            load_best_model_at_end=True,
-            metric_for_best_model=METRIC,
-            logging_steps=50,
-            report_to=[],
-            dataloader_num_workers=0,
-            bf16=bf16,
-            use_cpu=bf16 and not torch.cuda.is_available(),
-        )
+        args = training_arguments(cfg, work, candidates="epoch", metric=METRIC, bf16=bf16, logging_steps=50)
         trainer = _FineTuner(
             model=model,
             args=args,
